@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{agent,collector,probes,lib,cli}/**/*.test.ts'],
+          include: ['{agent,collector,probes,lib,cli,rules,deploy,dashboards,bench}/**/*.test.ts'],
           testTimeout: 20_000,
         },
       },
