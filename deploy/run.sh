@@ -24,6 +24,8 @@ CLI=(node "$ROOT/bin/creditops.js")
 AGENT_NAME=${CREDITOPS_AGENT_NAME:-$(hostname)}
 COLLECTOR_URL=http://127.0.0.1:9470
 
+healthy() { node -e "fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" "$1"; }
+
 pids=()
 cleanup() {
   trap - INT TERM EXIT
@@ -59,10 +61,10 @@ fi
 "${CLI[@]}" collector >>"$DATA/logs/collector.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 60); do
-  curl -fsS "$COLLECTOR_URL/healthz" >/dev/null 2>&1 && break
+  healthy "$COLLECTOR_URL/healthz" && break
   sleep 0.5
 done
-curl -fsS "$COLLECTOR_URL/healthz" >/dev/null || { say "采集中心未能启动 / the collector did not start; see $DATA/logs/collector.log"; tail -20 "$DATA/logs/collector.log"; exit 1; }
+healthy "$COLLECTOR_URL/healthz" || { say "采集中心未能启动 / the collector did not start; see $DATA/logs/collector.log"; tail -20 "$DATA/logs/collector.log"; exit 1; }
 
 "${CLI[@]}" agent -c "$DATA/agent.yaml" >>"$DATA/logs/agent.log" 2>&1 &
 pids+=($!)
