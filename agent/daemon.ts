@@ -19,6 +19,7 @@ import { readInventory } from './inventory.js';
 import { Outbox } from './outbox.js';
 import { Pusher } from './push.js';
 import { CollectorRunner, type ScheduledCollector } from './runner.js';
+import { VerdictRecorder } from './verdicts.js';
 
 export interface RunningAgent {
   /** Base URL of the agent's own HTTP server. */
@@ -72,19 +73,25 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     );
   }
   const outbox = new Outbox({ dir: join(config.agent.dataDir, 'outbox'), log });
+  const verdicts = new VerdictRecorder(outbox);
   const runner = new CollectorRunner({
     collectors: scheduledCollectors(config, log),
     roots: { procRoot: config.agent.procRoot, sysRoot: config.agent.sysRoot, rootfs: config.agent.rootfs },
     log,
-    onStatusChange: (state) => {
-      outbox.enqueue({
-        check: 'agent.collector',
-        target: state.name,
-        status: state.success ? 'OK' : 'CRIT',
-        summary: state.success ? `采集器 ${state.name} 正常` : `采集器 ${state.name} 失败：${state.error ?? '未知原因'}`,
-        observedAt: new Date(state.lastRunAt ?? Date.now()).toISOString(),
-      });
-    },
+    // A collector that stops working leaves part of the host unwatched: that is evidence too.
+    onStatusChange: (state) =>
+      verdicts.record(
+        [
+          {
+            check: 'agent.collector',
+            target: state.name,
+            status: state.success ? 'OK' : 'CRIT',
+            summary: state.success ? `采集器 ${state.name} 正常` : `采集器 ${state.name} 失败：${state.error ?? '未知原因'}`,
+          },
+        ],
+        state.lastRunAt ?? Date.now(),
+      ),
+    onVerdicts: (list, observedAt) => verdicts.record(list, observedAt),
   });
 
   let pusher: Pusher | undefined;
@@ -101,6 +108,7 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
         registry.gauge('creditops_agent_last_push_success_timestamp_seconds', 'When a push last succeeded.').value(pusher.lastSuccessAt / 1000);
       }
     }
+    verdicts.write(registry, Date.now());
     await writeProcessMetrics(registry, config.agent.procRoot).catch(() => undefined);
     return registry.collect();
   };

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { type MetricFamily, MetricRegistry } from '../lib/metrics.js';
-import type { Collector, HostRoots } from './collectors/types.js';
+import type { Collector, HostRoots, Verdict } from './collectors/types.js';
 
 export interface ScheduledCollector {
   name: string;
@@ -36,6 +36,8 @@ export interface RunnerOptions {
   now?: () => number;
   /** Told each time a collector's success flips (and on its first run). */
   onStatusChange?: (state: CollectorState) => void;
+  /** Receives the verdicts of a run that completed in time (a late run's verdicts are dropped). */
+  onVerdicts?: (verdicts: Verdict[], observedAt: number) => void;
 }
 
 export class CollectorRunner {
@@ -138,6 +140,7 @@ export class CollectorRunner {
       timer = setTimeout(() => resolve('timeout'), c.timeoutMs);
     });
     state.inFlight = true;
+    const verdicts: Verdict[] = [];
     const work = c.collector
       .collect({
         ...this.options.roots,
@@ -145,6 +148,7 @@ export class CollectorRunner {
         signal: controller.signal,
         now: this.now,
         log: this.options.log.child({ collector: c.name }),
+        report: (verdict) => verdicts.push(verdict),
       })
       .then(
         () => ({ ok: true as const }),
@@ -168,6 +172,7 @@ export class CollectorRunner {
       return;
     }
     this.finish(state, true, seconds, undefined, registry.collect(), wasSuccess);
+    if (verdicts.length > 0) this.options.onVerdicts?.(verdicts, this.now());
   }
 
   private finish(

@@ -6,6 +6,24 @@
 import type { TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { MetricRegistry } from '../../lib/metrics.js';
+import type { CheckStatus } from '../../lib/wire/push.js';
+
+/**
+ * A verdict a collector reaches from what it just read (a connection pool near saturation, a
+ * backup too old). The agent turns verdicts into check results: stored in the outbox on every
+ * change of status and at least every few minutes while unchanged, and exported as
+ * creditops_check_status.
+ */
+export interface Verdict {
+  /** Stable id, dotted, e.g. `postgres.connections`. */
+  check: string;
+  /** What the verdict is about when one check covers several things (a database, a mount). */
+  target?: string;
+  status: CheckStatus;
+  /** Chinese, one sentence: what was found and why it matters. */
+  summary: string;
+  details?: Record<string, unknown>;
+}
 
 /** Where a collector looks at the machine. Tests point these at fixture trees. */
 export interface HostRoots {
@@ -25,6 +43,8 @@ export interface CollectContext extends HostRoots {
   /** Milliseconds since the epoch; injected so tests control time. */
   now: () => number;
   log: Logger;
+  /** Reports a verdict; see Verdict. */
+  report: (verdict: Verdict) => void;
 }
 
 export interface Collector {
