@@ -17,8 +17,11 @@ export const SpecialValue = Type.Union([Type.Literal('NaN'), Type.Literal('+Inf'
 
 export const WireSample = Type.Object(
   {
-    labels: Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }), Type.String({ maxLength: 4096 }), {
+    // propertyNames, not a pattern key: TypeBox turns a pattern key into patternProperties, which
+    // lets names that do not match through unchecked.
+    labels: Type.Record(Type.String(), Type.String({ maxLength: 4096 }), {
       maxProperties: 32,
+      propertyNames: { pattern: '^(?!__)[a-zA-Z_][a-zA-Z0-9_]*$' },
     }),
     value: Type.Union([Type.Number(), SpecialValue]),
   },
