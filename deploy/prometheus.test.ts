@@ -75,6 +75,7 @@ describe('deploy/prometheus.yml', () => {
     const kept = (name: string, host: string) => new RegExp(`^(?:${keep.regex})$`).test(`${name};${host}`);
     expect(kept('creditops_agent_up', 'db-01')).toBe(true);
     expect(kept('process_cpu_seconds_total', '')).toBe(true);
+    expect(kept('creditops_agent_last_push_timestamp_seconds', 'db-01')).toBe(true);
     expect(kept('node_load1', 'db-01')).toBe(false);
     expect(kept('creditops_collector_success', 'db-01')).toBe(false);
     // Keep ../rules resolvable from the temporary copy.
