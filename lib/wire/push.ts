@@ -124,8 +124,9 @@ function describe(error: ErrorObject): WireError {
   if (error.keyword === 'additionalProperties') {
     return { path, message: `unknown property "${(error.params as { additionalProperty: string }).additionalProperty}"` };
   }
-  if (error.keyword === 'propertyNames' || error.keyword === 'pattern') {
-    return { path, message: `${error.message ?? 'invalid'}` };
+  if (error.keyword === 'propertyNames' || error.propertyName !== undefined) {
+    const name = error.propertyName ?? (error.params as { propertyName?: string }).propertyName;
+    return { path, message: `invalid name "${name}": must match [a-zA-Z_][a-zA-Z0-9_]* and not start with "__"` };
   }
   return { path, message: error.message ?? error.keyword };
 }
