@@ -1,0 +1,70 @@
+/**
+ * Builds the collector's HTTP application without listening, so tests drive it with inject() and
+ * server.ts decides where it listens.
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { CollectorConfig } from './config.js';
+import { FleetMetrics } from './exposition/fleet-metrics.js';
+import { readProcessStats } from './exposition/process.js';
+import { CollectorMetrics } from './exposition/self-metrics.js';
+import { collectorState } from './plugins/collector-state.js';
+import { sendError } from './routes/errors.js';
+import healthRoutes from './routes/health.js';
+import homeRoutes from './routes/home.js';
+import metricsRoutes from './routes/metrics.js';
+import pushRoutes from './routes/push/index.js';
+import sdRoutes from './routes/sd.js';
+import type { Store } from './store/store.js';
+import { creditopsVersion } from './version.js';
+
+export interface BuildAppOptions {
+  config: CollectorConfig;
+  store: Store;
+  log: Logger;
+  /** Milliseconds since the epoch; tests inject a clock. */
+  now?: () => number;
+  /** Where /proc is; tests point it at a fixture tree. */
+  procRoot?: string;
+  version?: string;
+}
+
+export function buildApp(options: BuildAppOptions): FastifyInstance {
+  const config = options.config.collector;
+  const app = Fastify({
+    loggerInstance: options.log,
+    bodyLimit: config.bodyLimitBytes,
+    // One log line per push would drown everything else; the push route logs what matters.
+    disableRequestLogging: true,
+  }) as unknown as FastifyInstance;
+
+  app.register(collectorState, {
+    state: {
+      config,
+      store: options.store,
+      fleet: new FleetMetrics({ staleAfterIntervals: config.staleAfterIntervals }),
+      metrics: new CollectorMetrics(),
+      now: options.now ?? Date.now,
+      version: options.version ?? creditopsVersion(),
+      readProcessStats: () => readProcessStats(options.procRoot),
+    },
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.statusCode !== undefined && error.statusCode < 500) {
+      return sendError(reply, error.statusCode, error.code ?? 'bad_request', error.message);
+    }
+    request.log.error({ err: error }, 'request failed');
+    return sendError(reply, 500, 'internal_error', error.message);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
+
+  app.register(pushRoutes);
+  app.register(metricsRoutes);
+  app.register(sdRoutes);
+  app.register(healthRoutes);
+  app.register(homeRoutes);
+  return app;
+}
