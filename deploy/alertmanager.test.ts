@@ -85,14 +85,12 @@ describe('deploy/alertmanager.yml', () => {
     });
 
     it('delivers an alert with the bearer token from credentials_file', async () => {
-      // Same layout as the repository: <root>/deploy/alertmanager.yml and <root>/data/collector/…,
-      // so the relative credentials_file is resolved exactly as in production.
+      // Same layout as the repository: <root>/deploy/alertmanager.yml and <root>/data/…, so the
+      // relative credentials_file is resolved exactly as with deploy/run.sh.
       mkdirSync(join(work, 'deploy'));
-      mkdirSync(join(work, 'data', 'collector'), { recursive: true });
+      mkdirSync(join(work, 'data'));
       const token = 'test-token-5f1c2e';
-      writeFileSync(join(work, 'data', 'collector', 'alertmanager-webhook.token'), `${token}\n`, {
-        mode: 0o600,
-      });
+      writeFileSync(join(work, 'data', 'alertmanager-webhook.token'), `${token}\n`, { mode: 0o600 });
 
       const received: { headers: IncomingMessage['headers']; body: unknown }[] = [];
       webhook.on('request', (req, res) => {
