@@ -1,0 +1,32 @@
+import { pino } from 'pino';
+import { formatExposition } from '../../lib/exposition.js';
+import { type MetricFamily, MetricRegistry } from '../../lib/metrics.js';
+import type { Collector, HostRoots } from './types.js';
+
+export interface RunOnceOptions {
+  /** Milliseconds since the epoch; fixed in tests so golden files do not change. */
+  now?: () => number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs a collector once against the given roots and returns what it wrote, as families and as
+ * exposition text: for fixture tests and for looking at one collector's output by hand.
+ */
+export async function runOnce(
+  collector: Collector,
+  roots: HostRoots,
+  options: RunOnceOptions = {},
+): Promise<{ families: MetricFamily[]; text: string }> {
+  const registry = new MetricRegistry();
+  const log = pino({ level: 'silent' });
+  await collector.collect({
+    ...roots,
+    registry,
+    signal: options.signal ?? new AbortController().signal,
+    now: options.now ?? Date.now,
+    log,
+  });
+  const families = registry.collect();
+  return { families, text: formatExposition(families) };
+}
