@@ -1,9 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listCheckResults } from './store/check-results.js';
 import { getAgentByName } from './store/agents.js';
-import { counter, gauge, payload, promtoolCheck, T0, type TestCollector, testCollector } from './test-helper.js';
+import { listCheckResults } from './store/check-results.js';
+import {
+  counter,
+  gauge,
+  payload,
+  promtoolCheck,
+  T0,
+  type TestCollector,
+  testCollector,
+} from './test-helper.js';
 
 let c: TestCollector;
 
@@ -24,7 +32,14 @@ async function expectValidMetrics(): Promise<string> {
 }
 
 function check(seq: number, status: 'OK' | 'WARN' | 'CRIT' | 'UNKNOWN' = 'OK') {
-  return { seq, check: 'health.disk', target: '/', status, summary: `磁盘检查 ${seq}`, observedAt: '2025-03-03T07:59:00+08:00' };
+  return {
+    seq,
+    check: 'health.disk',
+    target: '/',
+    status,
+    summary: `磁盘检查 ${seq}`,
+    observedAt: '2025-03-03T07:59:00+08:00',
+  };
 }
 
 describe('POST /api/v1/push', () => {
@@ -75,12 +90,20 @@ describe('POST /api/v1/push', () => {
   it('merges one family from several agents under a single HELP/TYPE, lines together', async () => {
     const a = await c.enroll('db-01');
     const b = await c.enroll('db-02');
-    expect((await c.push(a, payload('db-01', [gauge('pg_up', [[{}, 1]]), gauge('node_load1', [[{}, 1]])]))).statusCode).toBe(200);
-    expect((await c.push(b, payload('db-02', [gauge('node_load1', [[{}, 2]]), gauge('pg_up', [[{}, 0]])]))).statusCode).toBe(200);
+    expect(
+      (await c.push(a, payload('db-01', [gauge('pg_up', [[{}, 1]]), gauge('node_load1', [[{}, 1]])])))
+        .statusCode,
+    ).toBe(200);
+    expect(
+      (await c.push(b, payload('db-02', [gauge('node_load1', [[{}, 2]]), gauge('pg_up', [[{}, 0]])])))
+        .statusCode,
+    ).toBe(200);
     const text = await expectValidMetrics();
     expect(text.match(/# TYPE pg_up /g)).toHaveLength(1);
     expect(text).toContain('# TYPE pg_up gauge\npg_up{host="db-01"} 1\npg_up{host="db-02"} 0\n');
-    expect(text).toContain('# TYPE node_load1 gauge\nnode_load1{host="db-01"} 1\nnode_load1{host="db-02"} 2\n');
+    expect(text).toContain(
+      '# TYPE node_load1 gauge\nnode_load1{host="db-01"} 1\nnode_load1{host="db-02"} 2\n',
+    );
   });
 
   it('replaces an agent’s previous metrics with its latest push', async () => {
@@ -95,17 +118,25 @@ describe('POST /api/v1/push', () => {
   it('accepts label values with quotes, newlines and backslashes and escapes them in /metrics', async () => {
     const token = await c.enroll('file-01');
     const value = 'C:\\data\\"报表"\nline2';
-    const res = await c.push(token, payload('file-01', [gauge('node_filesystem_avail_bytes', [[{ mountpoint: value }, 42]])]));
+    const res = await c.push(
+      token,
+      payload('file-01', [gauge('node_filesystem_avail_bytes', [[{ mountpoint: value }, 42]])]),
+    );
     expect(res.statusCode, res.body).toBe(200);
     const text = await expectValidMetrics();
-    expect(text).toContain('node_filesystem_avail_bytes{host="file-01",mountpoint="C:\\\\data\\\\\\"报表\\"\\nline2"} 42\n');
+    expect(text).toContain(
+      'node_filesystem_avail_bytes{host="file-01",mountpoint="C:\\\\data\\\\\\"报表\\"\\nline2"} 42\n',
+    );
   });
 
   it('acks the same seq again on replay but stores it once', async () => {
     const token = await c.enroll('web-01');
     const first = await c.push(token, payload('web-01', [], [check(7)]));
     expect(first.json()).toEqual({ acked: [7] });
-    const replay = await c.push(token, payload('web-01', [], [{ ...check(7), summary: 'replayed' }, check(8)]));
+    const replay = await c.push(
+      token,
+      payload('web-01', [], [{ ...check(7), summary: 'replayed' }, check(8)]),
+    );
     expect(replay.statusCode).toBe(200);
     expect(replay.json()).toEqual({ acked: [7, 8] });
     const agent = await getAgentByName(c.store, 'web-01');
@@ -133,18 +164,30 @@ describe('POST /api/v1/push', () => {
     it('no Authorization header → 401 missing_token', async () => {
       const res = await c.push(null, payload('web-01'));
       expect(res.statusCode).toBe(401);
-      expect(res.json()).toMatchObject({ error: 'missing_token', message: expect.stringContaining('Authorization header is missing') });
+      expect(res.json()).toMatchObject({
+        error: 'missing_token',
+        message: expect.stringContaining('Authorization header is missing'),
+      });
       expect(res.headers['www-authenticate']).toContain('Bearer');
     });
 
     it('not Bearer → 401 invalid_authorization naming the scheme', async () => {
-      const res = await c.push(null, payload('web-01'), { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` });
+      const res = await c.push(null, payload('web-01'), {
+        authorization: `Basic ${Buffer.from('a:b').toString('base64')}`,
+      });
       expect(res.statusCode).toBe(401);
-      expect(res.json()).toMatchObject({ error: 'invalid_authorization', message: expect.stringContaining('"Basic"') });
+      expect(res.json()).toMatchObject({
+        error: 'invalid_authorization',
+        message: expect.stringContaining('"Basic"'),
+      });
     });
 
     it('unknown token → 401 unknown_token', async () => {
-      for (const bad of ['cro_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', `${token.slice(0, -2)}xx`, 'hunter2']) {
+      for (const bad of [
+        'cro_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+        `${token.slice(0, -2)}xx`,
+        'hunter2',
+      ]) {
         const res = await c.push(bad, payload('web-01'));
         expect(res.statusCode).toBe(401);
         expect(res.json()).toMatchObject({ error: 'unknown_token' });
@@ -154,7 +197,10 @@ describe('POST /api/v1/push', () => {
     it('wrong content type → 415', async () => {
       const res = await c.push(token, JSON.stringify(payload('web-01')), { 'content-type': 'text/plain' });
       expect(res.statusCode).toBe(415);
-      expect(res.json()).toMatchObject({ error: 'unsupported_media_type', message: expect.stringContaining('text/plain') });
+      expect(res.json()).toMatchObject({
+        error: 'unsupported_media_type',
+        message: expect.stringContaining('text/plain'),
+      });
     });
 
     it('invalid JSON → 400 with line, column and position', async () => {
@@ -167,7 +213,11 @@ describe('POST /api/v1/push', () => {
     });
 
     it('wrong schema → 400 listing each error with its JSON path', async () => {
-      const bad = { ...payload('web-01'), protocol: 2, families: [{ name: '1bad', help: '', type: 'summary', samples: [] }] };
+      const bad = {
+        ...payload('web-01'),
+        protocol: 2,
+        families: [{ name: '1bad', help: '', type: 'summary', samples: [] }],
+      };
       const res = await c.push(token, bad);
       expect(res.statusCode).toBe(400);
       const body = res.json();
@@ -184,7 +234,10 @@ describe('POST /api/v1/push', () => {
         const big = payload('web-01', [gauge('big', [[{ pad: 'x'.repeat(4000) }, 1]])]);
         const res = await small.push(t, big);
         expect(res.statusCode).toBe(413);
-        expect(res.json()).toMatchObject({ error: 'body_too_large', message: expect.stringContaining('2048 bytes (2 KiB') });
+        expect(res.json()).toMatchObject({
+          error: 'body_too_large',
+          message: expect.stringContaining('2048 bytes (2 KiB'),
+        });
         const text = await small.metrics();
         expect(promtoolCheck(text).status).toBe(0);
         expect(text).toContain('creditops_collector_pushes_total{result="too_large"} 1\n');
@@ -205,14 +258,33 @@ describe('POST /api/v1/push', () => {
     });
 
     it('duplicate series → 400 naming the family', async () => {
-      const res = await c.push(token, payload('web-01', [gauge('dup_metric', [[{ a: '1' }, 1], [{ a: '1' }, 2]])]));
+      const res = await c.push(
+        token,
+        payload('web-01', [
+          gauge('dup_metric', [
+            [{ a: '1' }, 1],
+            [{ a: '1' }, 2],
+          ]),
+        ]),
+      );
       expect(res.statusCode).toBe(400);
-      expect(res.json()).toMatchObject({ error: 'invalid_metrics', message: expect.stringContaining('"dup_metric"') });
+      expect(res.json()).toMatchObject({
+        error: 'invalid_metrics',
+        message: expect.stringContaining('"dup_metric"'),
+      });
       expect(res.json().problems[0]).toMatchObject({ kind: 'duplicate_series', family: 'dup_metric' });
     });
 
     it('an empty label value is the same series as no label → duplicate', async () => {
-      const res = await c.push(token, payload('web-01', [gauge('dup_metric', [[{ a: '' }, 1], [{}, 2]])]));
+      const res = await c.push(
+        token,
+        payload('web-01', [
+          gauge('dup_metric', [
+            [{ a: '' }, 1],
+            [{}, 2],
+          ]),
+        ]),
+      );
       expect(res.statusCode).toBe(400);
       expect(res.json().problems[0].kind).toBe('duplicate_series');
     });
@@ -245,12 +317,21 @@ describe('POST /api/v1/push', () => {
 
     it('the same name as counter from one agent and gauge from another → second refused 409', async () => {
       const b = await c.enroll('web-02');
-      expect((await c.push(token, payload('web-01', [gauge('node_load1', [[{}, 1]]), counter('jobs_total', [[{}, 5]])]))).statusCode).toBe(200);
+      expect(
+        (
+          await c.push(
+            token,
+            payload('web-01', [gauge('node_load1', [[{}, 1]]), counter('jobs_total', [[{}, 5]])]),
+          )
+        ).statusCode,
+      ).toBe(200);
       const res = await c.push(b, payload('web-02', [gauge('jobs_total', [[{}, 1]])]));
       expect(res.statusCode).toBe(409);
       const body = res.json();
       expect(body.error).toBe('metric_type_conflict');
-      expect(body.message).toContain('"jobs_total" is sent as gauge but is already exposed as counter (from agent "web-01")');
+      expect(body.message).toContain(
+        '"jobs_total" is sent as gauge but is already exposed as counter (from agent "web-01")',
+      );
       const text = await c.metrics();
       expect(text).toContain('# TYPE jobs_total counter\njobs_total{host="web-01"} 5\n');
       expect(text).not.toContain('host="web-02"} 1');
@@ -326,7 +407,11 @@ describe('other routes', () => {
     const a = await c.enroll('web-01');
     const b = await c.enroll('web-02');
     await c.enroll('web-03');
-    const inv = (metricsAddress: string) => ({ hostname: 'h', collectedAt: '2025-03-03T08:00:00Z', metricsAddress });
+    const inv = (metricsAddress: string) => ({
+      hostname: 'h',
+      collectedAt: '2025-03-03T08:00:00Z',
+      metricsAddress,
+    });
     await c.push(a, payload('web-01', [], [], { inventory: inv('10.0.0.5:9471') }));
     await c.push(b, payload('web-02', [], [], { inventory: inv('https://0.0.0.0:9471/metrics') }));
     const res = await c.app.inject({ method: 'GET', url: '/api/v1/sd' });
@@ -335,7 +420,12 @@ describe('other routes', () => {
       { targets: ['10.0.0.5:9471'], labels: { __meta_creditops_agent_name: 'web-01', host: 'web-01' } },
       {
         targets: ['127.0.0.1:9471'],
-        labels: { __meta_creditops_agent_name: 'web-02', host: 'web-02', __scheme__: 'https', __metrics_path__: '/metrics' },
+        labels: {
+          __meta_creditops_agent_name: 'web-02',
+          host: 'web-02',
+          __scheme__: 'https',
+          __metrics_path__: '/metrics',
+        },
       },
     ]);
   });
@@ -349,7 +439,10 @@ describe('other routes', () => {
   it('GET / lists agents in Chinese with their state, escaped', async () => {
     const a = await c.enroll('web-01');
     await c.enroll('db-01');
-    await c.push(a, payload('web-01', [], [], { inventory: { hostname: '<script>', collectedAt: '2025-03-03T08:00:00Z' } }));
+    await c.push(
+      a,
+      payload('web-01', [], [], { inventory: { hostname: '<script>', collectedAt: '2025-03-03T08:00:00Z' } }),
+    );
     const res = await c.app.inject({ method: 'GET', url: '/' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toContain('text/html');

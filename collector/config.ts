@@ -21,7 +21,10 @@ export const CollectorSection = Type.Object(
      * a TLS-terminating reverse proxy in front before exposing the collector.
      * @defaultValue "127.0.0.1:9470"
      */
-    listen: Type.String({ default: '127.0.0.1:9470', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s\\[\\]]+):[0-9]{1,5}$' }),
+    listen: Type.String({
+      default: '127.0.0.1:9470',
+      pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s\\[\\]]+):[0-9]{1,5}$',
+    }),
     /**
      * Directory of the embedded SQLite store; created if missing.
      * @defaultValue "./data/collector"

@@ -12,7 +12,10 @@ export interface RunningCollector {
 
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(\[([0-9a-fA-F:.]+)\]|[^:\s[\]]+):(\d{1,5})$/.exec(listen);
-  if (!m) throw new Error(`invalid collector.listen "${listen}": expected host:port, e.g. 127.0.0.1:9470 or [::1]:9470`);
+  if (!m)
+    throw new Error(
+      `invalid collector.listen "${listen}": expected host:port, e.g. 127.0.0.1:9470 or [::1]:9470`,
+    );
   const port = Number(m[3]);
   if (port > 65535) throw new Error(`invalid collector.listen "${listen}": port ${port} is above 65535`);
   return { host: m[2] ?? m[1]!, port };

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
 import type { PushPayload, WireFamily } from '../lib/wire/push.js';
 import { buildApp } from './app.js';
@@ -24,18 +24,30 @@ export interface TestCollector {
   clock: { ms: number };
   /** Enrolls an agent and returns its token. */
   enroll(name: string): Promise<string>;
-  push(token: string | null, body: unknown, headers?: Record<string, string>): ReturnType<FastifyInstance['inject']>;
+  push(
+    token: string | null,
+    body: unknown,
+    headers?: Record<string, string>,
+  ): Promise<LightMyRequestResponse>;
   metrics(): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function testCollector(overrides: Partial<CollectorConfig['collector']> = {}): Promise<TestCollector> {
+export async function testCollector(
+  overrides: Partial<CollectorConfig['collector']> = {},
+): Promise<TestCollector> {
   const dataDir = mkdtempSync(join(tmpdir(), 'creditops-collector-'));
   const defaults = loadCollectorConfig();
   const config: CollectorConfig = { collector: { ...defaults.collector, dataDir, ...overrides } };
   const store = await openStore(dataDir);
   const clock = { ms: T0 };
-  const app = buildApp({ config, store, log: pino({ level: 'silent' }), now: () => clock.ms, version: '0.0.0-test' });
+  const app = buildApp({
+    config,
+    store,
+    log: pino({ level: 'silent' }),
+    now: () => clock.ms,
+    version: '0.0.0-test',
+  });
   await app.ready();
   return {
     app,
@@ -87,12 +99,25 @@ export function payload(
   };
 }
 
-export function gauge(name: string, samples: [Record<string, string>, number | 'NaN' | '+Inf' | '-Inf'][]): WireFamily {
-  return { name, help: `${name} help.`, type: 'gauge', samples: samples.map(([labels, value]) => ({ labels, value })) };
+export function gauge(
+  name: string,
+  samples: [Record<string, string>, number | 'NaN' | '+Inf' | '-Inf'][],
+): WireFamily {
+  return {
+    name,
+    help: `${name} help.`,
+    type: 'gauge',
+    samples: samples.map(([labels, value]) => ({ labels, value })),
+  };
 }
 
 export function counter(name: string, samples: [Record<string, string>, number][]): WireFamily {
-  return { name, help: `${name} help.`, type: 'counter', samples: samples.map(([labels, value]) => ({ labels, value })) };
+  return {
+    name,
+    help: `${name} help.`,
+    type: 'counter',
+    samples: samples.map(([labels, value]) => ({ labels, value })),
+  };
 }
 
 /** Runs `promtool check metrics` on the text; returns its exit status and output. */

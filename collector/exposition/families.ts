@@ -76,7 +76,8 @@ export function ownSeriesNames(): Map<string, { family: OwnFamilyName } & OwnFam
   for (const [family, d] of Object.entries(OWN_FAMILIES) as [OwnFamilyName, OwnFamilyDescriptor][]) {
     names.set(family, { family, ...d });
     if (d.type === 'histogram') {
-      for (const suffix of ['_bucket', '_sum', '_count']) names.set(family + suffix, { family, ...d, exclusive: true });
+      for (const suffix of ['_bucket', '_sum', '_count'])
+        names.set(family + suffix, { family, ...d, exclusive: true });
     }
   }
   return names;

@@ -100,13 +100,19 @@ export class FleetMetrics {
 
     const previous = this.agents.get(agent.id);
     if (previous) this.release(previous);
-    const entry: AgentEntry = { id: agent.id, name: agent.name, lastPushMs: nowMs, intervalSeconds, families: rendered };
+    const entry: AgentEntry = {
+      id: agent.id,
+      name: agent.name,
+      lastPushMs: nowMs,
+      intervalSeconds,
+      families: rendered,
+    };
     this.agents.set(agent.id, entry);
     for (const [name, f] of rendered) {
-      let byType = this.holders.get(name);
-      if (!byType) this.holders.set(name, (byType = new Map()));
-      let ids = byType.get(f.type);
-      if (!ids) byType.set(f.type, (ids = new Set()));
+      const byType = this.holders.get(name) ?? new Map<MetricType, Set<string>>();
+      this.holders.set(name, byType);
+      const ids = byType.get(f.type) ?? new Set<string>();
+      byType.set(f.type, ids);
       ids.add(agent.id);
     }
     this.version++;
@@ -174,7 +180,11 @@ export class FleetMetrics {
   ): IngestProblem | null {
     const name = family.name;
     if (accepted.has(name)) {
-      return { kind: 'duplicate_family', family: name, message: `family "${name}" appears more than once in the push` };
+      return {
+        kind: 'duplicate_family',
+        family: name,
+        message: `family "${name}" appears more than once in the push`,
+      };
     }
     const own = this.own.get(name);
     if (own?.exclusive) {
@@ -230,14 +240,20 @@ function renderFamily(host: string, family: WireFamily, problems: IngestProblem[
           `family "${family.name}" uses the label "${HOST_LABEL}", which the collector sets to the agent name; rename the label`,
         );
       } else if (key.startsWith('__')) {
-        report('reserved_label', `family "${family.name}" uses the label "${key}": names starting with "__" are reserved`);
+        report(
+          'reserved_label',
+          `family "${family.name}" uses the label "${key}": names starting with "__" are reserved`,
+        );
       }
       // An empty label value is the same series as the label being absent (Prometheus data model).
       if (value !== '') labels[key] = value;
     }
     const value = decodeValue(sample.value);
     if (family.type === 'counter' && value < 0) {
-      report('negative_counter', `counter "${family.name}" has a negative value (${formatValue(value)}) at ${formatLabels(labels) || '{}'}`);
+      report(
+        'negative_counter',
+        `counter "${family.name}" has a negative value (${formatValue(value)}) at ${formatLabels(labels) || '{}'}`,
+      );
     }
     const key = formatLabels(labels);
     if (seen.has(key)) {

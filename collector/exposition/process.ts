@@ -36,7 +36,8 @@ export function parseProcStat(text: string): ProcStat {
     .split(/\s+/);
   const field = (n: number) => {
     const v = Number(f[n - 3]);
-    if (!Number.isFinite(v)) throw new Error(`unexpected /proc/self/stat format: field ${n} is "${f[n - 3]}"`);
+    if (!Number.isFinite(v))
+      throw new Error(`unexpected /proc/self/stat format: field ${n} is "${f[n - 3]}"`);
     return v;
   };
   return {

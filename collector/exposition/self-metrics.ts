@@ -42,7 +42,8 @@ export class CollectorMetrics {
 
   countPush(result: PushResult, seconds: number): void {
     this.pushes.set(result, (this.pushes.get(result) ?? 0) + 1);
-    for (let i = 0; i < DURATION_BUCKETS.length; i++) if (seconds <= DURATION_BUCKETS[i]!) this.bucketCounts[i]!++;
+    for (let i = 0; i < DURATION_BUCKETS.length; i++)
+      if (seconds <= DURATION_BUCKETS[i]!) this.bucketCounts[i]!++;
     this.durationSum += seconds;
     this.durationCount++;
   }
@@ -61,16 +62,24 @@ export class CollectorMetrics {
   }): Map<OwnFamilyName, string[]> {
     const out = new Map<OwnFamilyName, string[]>();
     const add = (family: OwnFamilyName, labels: Labels, value: number) => {
-      let lines = out.get(family);
-      if (!lines) out.set(family, (lines = []));
+      const lines = out.get(family) ?? [];
+      out.set(family, lines);
       lines.push(`${family}${formatLabels(labels)} ${formatValue(value)}`);
     };
     for (const agent of input.agents) {
-      add('creditops_agent_up', { host: agent.name }, agentUp(agent, input.nowMs, input.staleAfterIntervals) ? 1 : 0);
+      add(
+        'creditops_agent_up',
+        { host: agent.name },
+        agentUp(agent, input.nowMs, input.staleAfterIntervals) ? 1 : 0,
+      );
     }
     for (const agent of input.agents) {
       if (agent.lastSeenAt === null) continue;
-      add('creditops_agent_last_push_timestamp_seconds', { host: agent.name }, Date.parse(agent.lastSeenAt) / 1000);
+      add(
+        'creditops_agent_last_push_timestamp_seconds',
+        { host: agent.name },
+        Date.parse(agent.lastSeenAt) / 1000,
+      );
     }
     for (const [result, n] of this.pushes) add('creditops_collector_pushes_total', { result }, n);
     const histogram = 'creditops_collector_push_duration_seconds';
@@ -107,7 +116,10 @@ export function agentUp(agent: Agent, nowMs: number, staleAfterIntervals: number
  * One exposition: the collector's own families first, then the agents' families by name. A
  * family both sides have (process_cpu_seconds_total, say) gets one header and both sets of lines.
  */
-export function renderExposition(own: Map<OwnFamilyName, string[]>, fleet: Map<string, MergedFamily>): string {
+export function renderExposition(
+  own: Map<OwnFamilyName, string[]>,
+  fleet: Map<string, MergedFamily>,
+): string {
   const out: string[] = [];
   for (const [name, lines] of own) {
     const d = OWN_FAMILIES[name];

@@ -11,7 +11,12 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
       return { status: 'ok' };
     } catch (error) {
       request.log.error({ err: error }, 'health check: store unreachable');
-      return sendError(reply, 503, 'store_unavailable', `the store does not answer: ${(error as Error).message}`);
+      return sendError(
+        reply,
+        503,
+        'store_unavailable',
+        `the store does not answer: ${(error as Error).message}`,
+      );
     }
   });
 }

@@ -63,7 +63,12 @@ export default async function homeRoutes(app: FastifyInstance): Promise<void> {
   const { config, store, now, version } = app.collector;
   app.get('/', async (_request, reply) => {
     const agents = await listAgents(store);
-    const html = renderHomePage({ agents, nowMs: now(), staleAfterIntervals: config.staleAfterIntervals, version });
+    const html = renderHomePage({
+      agents,
+      nowMs: now(),
+      staleAfterIntervals: config.staleAfterIntervals,
+      version,
+    });
     return reply.type('text/html; charset=utf-8').send(html);
   });
 }

@@ -16,11 +16,18 @@ export default async function metricsRoutes(app: FastifyInstance): Promise<void>
     try {
       process = await readProcessStats();
     } catch (error) {
-      if (!procWarned) request.log.warn({ err: error }, 'cannot read /proc/self; process metrics come from Node instead');
+      if (!procWarned)
+        request.log.warn({ err: error }, 'cannot read /proc/self; process metrics come from Node instead');
       procWarned = true;
       process = nodeProcessStats(nowMs);
     }
-    const own = metrics.lines({ agents, nowMs, staleAfterIntervals: config.staleAfterIntervals, version, process });
+    const own = metrics.lines({
+      agents,
+      nowMs,
+      staleAfterIntervals: config.staleAfterIntervals,
+      version,
+      process,
+    });
     return reply.type(EXPOSITION_CONTENT_TYPE).send(renderExposition(own, fleet.merged(nowMs)));
   });
 }

@@ -53,7 +53,11 @@ function toAgent(row: AgentRow): Agent {
  * Enrolls an agent under a unique name and returns its token, once. Enrolling a name again is an
  * AgentExistsError unless `rotate` is set, so a typo cannot silently lock out a running agent.
  */
-export async function enrollAgent(store: Store, name: string, options: EnrollOptions = {}): Promise<Enrollment> {
+export async function enrollAgent(
+  store: Store,
+  name: string,
+  options: EnrollOptions = {},
+): Promise<Enrollment> {
   if (!AGENT_NAME_RE.test(name)) {
     throw new Error(
       `invalid agent name "${name}": use letters, digits, ".", "_" and "-" (it becomes the host label), at most 200 characters`,

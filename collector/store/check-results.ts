@@ -103,5 +103,10 @@ export async function recordPush(
 }
 
 export async function listCheckResults(store: Store, agentId: string): Promise<CheckResultRow[]> {
-  return store.db.selectFrom('check_results').selectAll().where('agent_id', '=', agentId).orderBy('seq').execute();
+  return store.db
+    .selectFrom('check_results')
+    .selectAll()
+    .where('agent_id', '=', agentId)
+    .orderBy('seq')
+    .execute();
 }

@@ -9,7 +9,8 @@ export function readBearerToken(header: string | undefined): BearerResult {
     return {
       ok: false,
       error: 'missing_token',
-      message: 'the Authorization header is missing: send "Authorization: Bearer <agent token>" (from `creditops agent enroll <name>`)',
+      message:
+        'the Authorization header is missing: send "Authorization: Bearer <agent token>" (from `creditops agent enroll <name>`)',
     };
   }
   const m = /^(\S+)(?:\s+(.*))?$/.exec(header.trim());
@@ -23,7 +24,11 @@ export function readBearerToken(header: string | undefined): BearerResult {
   }
   const token = (m?.[2] ?? '').trim();
   if (token === '') {
-    return { ok: false, error: 'invalid_authorization', message: 'the Authorization header says Bearer but carries no token' };
+    return {
+      ok: false,
+      error: 'invalid_authorization',
+      message: 'the Authorization header says Bearer but carries no token',
+    };
   }
   return { ok: true, token };
 }

@@ -39,16 +39,20 @@ export default async function pushRoutes(app: FastifyInstance): Promise<void> {
 
   // This context parses JSON itself, to report where a body stops being JSON.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limit }, (_req, body, done) => {
-    const text = body as string;
-    try {
-      done(null, JSON.parse(text));
-    } catch (cause) {
-      const at = locateJsonError(text) ?? { position: 0, line: 1, column: 1, expected: 'valid JSON' };
-      const message = `the body is not valid JSON: expected ${at.expected} at line ${at.line}, column ${at.column} (position ${at.position}); ${(cause as Error).message}`;
-      done(new InvalidJsonError(message, at), undefined);
-    }
-  });
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: limit },
+    (_req, body, done) => {
+      const text = body as string;
+      try {
+        done(null, JSON.parse(text));
+      } catch (cause) {
+        const at = locateJsonError(text) ?? { position: 0, line: 1, column: 1, expected: 'valid JSON' };
+        const message = `the body is not valid JSON: expected ${at.expected} at line ${at.line}, column ${at.column} (position ${at.position}); ${(cause as Error).message}`;
+        done(new InvalidJsonError(message, at), undefined);
+      }
+    },
+  );
 
   app.addHook('onRequest', async (request, reply) => {
     const bearer = readBearerToken(request.headers.authorization);
@@ -103,65 +107,86 @@ export default async function pushRoutes(app: FastifyInstance): Promise<void> {
       );
     }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return sendError(reply, 415, 'unsupported_media_type', 'a push must be sent as "Content-Type: application/json"');
+      return sendError(
+        reply,
+        415,
+        'unsupported_media_type',
+        'a push must be sent as "Content-Type: application/json"',
+      );
     }
     if (error.statusCode !== undefined && error.statusCode < 500) {
       return sendError(reply, error.statusCode, 'bad_request', error.message);
     }
     request.log.error({ err: error, agent: request.agent?.name }, 'push failed');
     // 503 rather than 500: the agent keeps its check results and retries.
-    return sendError(reply, 503, 'store_unavailable', `the collector could not store the push, try again: ${error.message}`);
-  });
-
-  app.post('/api/v1/push', { schema: pushRouteSchema, bodyLimit: limit }, async (request: FastifyRequest, reply) => {
-    const agent = request.agent!;
-    const errors = checkPushPayload(request.body);
-    if (errors.length > 0) {
-      const listed = errors
-        .slice(0, 10)
-        .map((e) => `${e.path}: ${e.message}`)
-        .join('; ');
-      return sendError(
-        reply,
-        400,
-        'invalid_payload',
-        `the push does not match protocol version ${PROTOCOL_VERSION}: ${errors.length} problem(s): ${listed}${errors.length > 10 ? '; …' : ''}`,
-        { errors },
-      );
-    }
-    const payload = request.body as PushPayload;
-    if (payload.agent.name !== agent.name) {
-      return sendError(
-        reply,
-        403,
-        'agent_name_mismatch',
-        `the token belongs to agent "${agent.name}" but the push says it comes from "${payload.agent.name}"; set the agent's name to "${agent.name}" or enrol "${payload.agent.name}"`,
-      );
-    }
-
-    const nowMs = now();
-    const problems = fleet.ingest(agent, payload.families, payload.agent.intervalSeconds, nowMs);
-    if (problems.length > 0) {
-      const conflictOnly = problems.every((p) => p.kind === 'type_conflict');
-      return sendError(
-        reply,
-        conflictOnly ? 409 : 400,
-        conflictOnly ? 'metric_type_conflict' : 'invalid_metrics',
-        `the push was refused (nothing stored): ${problems[0]!.message}${problems.length > 1 ? ` (and ${problems.length - 1} more problem(s))` : ''}`,
-        { problems },
-      );
-    }
-
-    const outcome = await recordPush(
-      store,
-      agent.id,
-      { address: request.ip ?? null, intervalSeconds: payload.agent.intervalSeconds, inventory: payload.inventory },
-      payload.checks,
-      { receivedAt: nowMs },
+    return sendError(
+      reply,
+      503,
+      'store_unavailable',
+      `the collector could not store the push, try again: ${error.message}`,
     );
-    metrics.checkResultsReceived += payload.checks.length;
-    metrics.checkResultsStored += outcome.inserted;
-    request.log.debug({ agent: agent.name, families: payload.families.length, acked: outcome.acked.length }, 'push accepted');
-    return { acked: outcome.acked };
   });
+
+  app.post(
+    '/api/v1/push',
+    { schema: pushRouteSchema, bodyLimit: limit },
+    async (request: FastifyRequest, reply) => {
+      const agent = request.agent!;
+      const errors = checkPushPayload(request.body);
+      if (errors.length > 0) {
+        const listed = errors
+          .slice(0, 10)
+          .map((e) => `${e.path}: ${e.message}`)
+          .join('; ');
+        return sendError(
+          reply,
+          400,
+          'invalid_payload',
+          `the push does not match protocol version ${PROTOCOL_VERSION}: ${errors.length} problem(s): ${listed}${errors.length > 10 ? '; …' : ''}`,
+          { errors },
+        );
+      }
+      const payload = request.body as PushPayload;
+      if (payload.agent.name !== agent.name) {
+        return sendError(
+          reply,
+          403,
+          'agent_name_mismatch',
+          `the token belongs to agent "${agent.name}" but the push says it comes from "${payload.agent.name}"; set the agent's name to "${agent.name}" or enrol "${payload.agent.name}"`,
+        );
+      }
+
+      const nowMs = now();
+      const problems = fleet.ingest(agent, payload.families, payload.agent.intervalSeconds, nowMs);
+      if (problems.length > 0) {
+        const conflictOnly = problems.every((p) => p.kind === 'type_conflict');
+        return sendError(
+          reply,
+          conflictOnly ? 409 : 400,
+          conflictOnly ? 'metric_type_conflict' : 'invalid_metrics',
+          `the push was refused (nothing stored): ${problems[0]!.message}${problems.length > 1 ? ` (and ${problems.length - 1} more problem(s))` : ''}`,
+          { problems },
+        );
+      }
+
+      const outcome = await recordPush(
+        store,
+        agent.id,
+        {
+          address: request.ip ?? null,
+          intervalSeconds: payload.agent.intervalSeconds,
+          inventory: payload.inventory,
+        },
+        payload.checks,
+        { receivedAt: nowMs },
+      );
+      metrics.checkResultsReceived += payload.checks.length;
+      metrics.checkResultsStored += outcome.inserted;
+      request.log.debug(
+        { agent: agent.name, families: payload.families.length, acked: outcome.acked.length },
+        'push accepted',
+      );
+      return { acked: outcome.acked };
+    },
+  );
 }

@@ -28,7 +28,8 @@ export function locateJsonError(text: string): JsonErrorLocation | null {
     throw new Stop(i, expected);
   };
   const ws = () => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
+    while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t'))
+      i++;
   };
   const literal = (word: string) => {
     for (const ch of word) {
@@ -51,10 +52,12 @@ export function locateJsonError(text: string): JsonErrorLocation | null {
         const esc = text[i];
         if (esc === 'u') {
           i++;
-          for (let k = 0; k < 4; k++, i++) if (!/[0-9a-fA-F]/.test(text[i] ?? '')) fail('4 hex digits after \\u');
+          for (let k = 0; k < 4; k++, i++)
+            if (!/[0-9a-fA-F]/.test(text[i] ?? '')) fail('4 hex digits after \\u');
           continue;
         }
-        if (esc === undefined || !'"\\/bfnrt'.includes(esc)) fail('a valid escape (\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)');
+        if (esc === undefined || !'"\\/bfnrt'.includes(esc))
+          fail('a valid escape (\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)');
         i++;
         continue;
       }
