@@ -2,7 +2,7 @@
  * Builds the collector's HTTP application without listening, so tests drive it with inject() and
  * server.ts decides where it listens.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { CollectorConfig } from './config.js';
 import { FleetMetrics } from './exposition/fleet-metrics.js';
@@ -35,7 +35,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     loggerInstance: options.log,
     bodyLimit: config.bodyLimitBytes,
     // One log line per push would drown everything else; the push route logs what matters.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
 
   app.register(collectorState, {

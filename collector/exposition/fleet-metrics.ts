@@ -5,7 +5,8 @@
  * Each push is checked before it replaces the agent's previous families: anything that would make
  * the merged exposition invalid (a duplicate series, a type clash with another agent, the reserved
  * `host` label) refuses that push and leaves every other agent's data alone. An accepted family is
- * rendered to text once, at ingest, with its host label, so a scrape only concatenates strings.
+ * rendered once, at ingest, with its host label, to UTF-8 bytes: a scrape of a million series then
+ * costs one memory copy, not a million string operations and a 30 MB re-encoding.
  */
 import { formatLabels, formatValue } from '../../lib/exposition.js';
 import type { Labels, MetricType } from '../../lib/metrics.js';
@@ -32,8 +33,8 @@ export interface IngestProblem {
 interface RenderedFamily {
   type: MetricType;
   help: string;
-  /** The family's sample lines, host label included, each ending in a newline. */
-  body: string;
+  /** The family's sample lines, host label included, each ending in a newline, in UTF-8. */
+  body: Buffer;
 }
 
 interface AgentEntry {
@@ -48,7 +49,8 @@ interface AgentEntry {
 export interface MergedFamily {
   type: MetricType;
   help: string;
-  body: string;
+  /** Each live agent's lines for the family, in order of first push. */
+  chunks: Buffer[];
 }
 
 export interface FleetMetricsOptions {
@@ -136,7 +138,7 @@ export class FleetMetrics {
     if (this.cache && this.cache.version === this.version && nowMs <= this.cache.validUntilMs) {
       return this.cache.families;
     }
-    const parts = new Map<string, { type: MetricType; help: string; bodies: string[] }>();
+    const parts = new Map<string, MergedFamily>();
     let validUntilMs = Number.POSITIVE_INFINITY;
     for (const entry of this.agents.values()) {
       const expiry = this.expiry(entry);
@@ -144,15 +146,12 @@ export class FleetMetrics {
       validUntilMs = Math.min(validUntilMs, expiry);
       for (const [name, f] of entry.families) {
         const p = parts.get(name);
-        if (p) p.bodies.push(f.body);
-        else parts.set(name, { type: f.type, help: f.help, bodies: [f.body] });
+        if (p) p.chunks.push(f.body);
+        else parts.set(name, { type: f.type, help: f.help, chunks: [f.body] });
       }
     }
     const families = new Map<string, MergedFamily>();
-    for (const name of [...parts.keys()].sort()) {
-      const p = parts.get(name)!;
-      families.set(name, { type: p.type, help: p.help, body: p.bodies.join('') });
-    }
+    for (const name of [...parts.keys()].sort()) families.set(name, parts.get(name)!);
     this.cache = { version: this.version, validUntilMs, families };
     return families;
   }
@@ -222,7 +221,7 @@ export class FleetMetrics {
 }
 
 /** Renders one family's samples with the host label; appends the problems it finds. */
-function renderFamily(host: string, family: WireFamily, problems: IngestProblem[]): string {
+function renderFamily(host: string, family: WireFamily, problems: IngestProblem[]): Buffer {
   const seen = new Set<string>();
   const lines: string[] = [];
   let reported = false;
@@ -263,5 +262,5 @@ function renderFamily(host: string, family: WireFamily, problems: IngestProblem[
     labels[HOST_LABEL] = host;
     lines.push(`${family.name}${formatLabels(labels)} ${formatValue(value)}\n`);
   }
-  return lines.join('');
+  return Buffer.from(lines.join(''), 'utf8');
 }

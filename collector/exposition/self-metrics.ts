@@ -119,18 +119,22 @@ export function agentUp(agent: Agent, nowMs: number, staleAfterIntervals: number
 export function renderExposition(
   own: Map<OwnFamilyName, string[]>,
   fleet: Map<string, MergedFamily>,
-): string {
-  const out: string[] = [];
+): Buffer {
+  const out: Buffer[] = [];
+  const text = (s: string) => out.push(Buffer.from(s, 'utf8'));
   for (const [name, lines] of own) {
     const d = OWN_FAMILIES[name];
-    out.push(`# HELP ${name} ${escapeHelp(d.help)}\n# TYPE ${name} ${d.type}\n`);
-    if (lines.length > 0) out.push(`${lines.join('\n')}\n`);
+    text(
+      `# HELP ${name} ${escapeHelp(d.help)}\n# TYPE ${name} ${d.type}\n${lines.map((l) => `${l}\n`).join('')}`,
+    );
     const merged = fleet.get(name);
-    if (merged) out.push(merged.body);
+    if (merged) for (const chunk of merged.chunks) out.push(chunk);
   }
   for (const [name, family] of fleet) {
     if (own.has(name as OwnFamilyName)) continue;
-    out.push(`# HELP ${name} ${escapeHelp(family.help)}\n# TYPE ${name} ${family.type}\n`, family.body);
+    text(`# HELP ${name} ${escapeHelp(family.help)}\n# TYPE ${name} ${family.type}\n`);
+    // A loop rather than push(...chunks): a family held by thousands of agents exceeds argument limits.
+    for (const chunk of family.chunks) out.push(chunk);
   }
-  return out.join('');
+  return Buffer.concat(out);
 }
