@@ -463,3 +463,15 @@ describe('other routes', () => {
     await expectValidMetrics();
   });
 });
+
+describe('when the store fails', () => {
+  it('answers 503 to pushes (the agent keeps its results) and to /healthz', async () => {
+    const token = await c.enroll('web-01');
+    await c.store.close();
+    const res = await c.push(token, payload('web-01', [], [check(1)]));
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ error: 'store_unavailable' });
+    const health = await c.app.inject({ method: 'GET', url: '/healthz' });
+    expect(health.statusCode).toBe(503);
+  });
+});
