@@ -6,7 +6,7 @@ import Fastify, { type FastifyError, type FastifyInstance, LogController } from 
 import type { Logger } from 'pino';
 import type { CollectorConfig } from './config.js';
 import { FleetMetrics } from './exposition/fleet-metrics.js';
-import { readProcessStats } from './exposition/process.js';
+import { readProcessStats } from '../lib/process-stats.js';
 import { CollectorMetrics } from './exposition/self-metrics.js';
 import { collectorState } from './plugins/collector-state.js';
 import { sendError } from './routes/errors.js';
@@ -16,7 +16,7 @@ import metricsRoutes from './routes/metrics.js';
 import pushRoutes from './routes/push/index.js';
 import sdRoutes from './routes/sd.js';
 import type { Store } from './store/store.js';
-import { creditopsVersion } from './version.js';
+import { VERSION } from '../lib/version.js';
 
 export interface BuildAppOptions {
   config: CollectorConfig;
@@ -45,7 +45,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       fleet: new FleetMetrics({ staleAfterIntervals: config.staleAfterIntervals }),
       metrics: new CollectorMetrics(),
       now: options.now ?? Date.now,
-      version: options.version ?? creditopsVersion(),
+      version: options.version ?? VERSION,
       readProcessStats: () => readProcessStats(options.procRoot),
     },
   });

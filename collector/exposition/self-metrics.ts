@@ -4,7 +4,7 @@ import type { Labels } from '../../lib/metrics.js';
 import type { Agent } from '../store/agents.js';
 import { OWN_FAMILIES, type OwnFamilyName } from './families.js';
 import type { MergedFamily } from './fleet-metrics.js';
-import type { ProcessStats } from './process.js';
+import type { ProcessStats } from '../../lib/process-stats.js';
 
 /** How a push ended, as counted in creditops_collector_pushes_total{result}. */
 export const PUSH_RESULTS = [

@@ -4,7 +4,7 @@
  */
 import type { CollectorConfig } from '../config.js';
 import type { FleetMetrics } from '../exposition/fleet-metrics.js';
-import type { ProcessStats } from '../exposition/process.js';
+import type { ProcessStats } from '../../lib/process-stats.js';
 import type { CollectorMetrics } from '../exposition/self-metrics.js';
 import type { Store } from '../store/store.js';
 import { sharedPlugin } from './shared-plugin.js';

@@ -1,7 +1,7 @@
 /** GET /metrics: the whole fleet and the collector itself, in one Prometheus text exposition. */
 import type { FastifyInstance } from 'fastify';
 import { EXPOSITION_CONTENT_TYPE } from '../../lib/exposition.js';
-import { nodeProcessStats, type ProcessStats } from '../exposition/process.js';
+import { nodeProcessStats, type ProcessStats } from '../../lib/process-stats.js';
 import { renderExposition } from '../exposition/self-metrics.js';
 import { listAgents } from '../store/agents.js';
 
