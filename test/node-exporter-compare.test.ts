@@ -27,9 +27,18 @@ const CORE = [
   'node_procs_running',
 ];
 
+/**
+ * Families the agent shares with node_exporter releases newer than Debian 12's 1.5.0
+ * (node_filesystem_mount_info arrived in 1.8.0); they cannot be found in the older output.
+ */
+const NEWER_THAN_DEBIAN = new Set(['node_filesystem_mount_info']);
+/** Labels newer node_exporter releases added to a shared family (adminstate: 1.8.0). */
+const NEWER_LABELS: Record<string, string[]> = { node_network_info: ['adminstate'] };
+
 function labelNames(samples: ParsedSample[], name: string): string {
   const keys = new Set<string>();
-  for (const s of samples) if (s.name === name) for (const k of Object.keys(s.labels)) keys.add(k);
+  const newer = NEWER_LABELS[name] ?? [];
+  for (const s of samples) if (s.name === name) for (const k of Object.keys(s.labels)) if (!newer.includes(k)) keys.add(k);
   return [...keys].sort().join(',');
 }
 
@@ -71,7 +80,7 @@ describe('agent compared with prometheus-node-exporter', () => {
   });
 
   it('every node_* family of the agent exists in node_exporter, with the same label names', () => {
-    const ours = [...familyNames(agentText)].filter((n) => n.startsWith('node_'));
+    const ours = [...familyNames(agentText)].filter((n) => n.startsWith('node_') && !NEWER_THAN_DEBIAN.has(n));
     const theirs = familyNames(exporterText);
     expect(ours.filter((n) => !theirs.has(n))).toEqual([]);
     const agentSamples = parseExposition(agentText);

@@ -14,18 +14,22 @@ export interface NetClassDevice {
   address: string;
   /** "up" or "down" from the IFF_UP flag, "unknown" when the flags could not be read. */
   adminstate: string;
+  broadcast: string;
+  /** Empty where the driver has no duplex (virtual interfaces answer EINVAL). */
+  duplex: string;
+  ifalias: string;
   mtu: number | undefined;
 }
 
 /**
- * One interface of /sys/class/net. Only four small attribute files are read (operstate, address,
- * flags, mtu), so the cost stays low on hosts with hundreds of veth interfaces; attributes the
- * driver does not provide are left empty, as node_exporter does.
+ * One interface of /sys/class/net. Only the attribute files node_network_info and the mtu need are
+ * read, so the cost stays low on hosts with hundreds of veth interfaces; attributes the driver does
+ * not provide are left empty, as node_exporter does.
  */
 export async function readNetClassDevice(sysRoot: string, device: string): Promise<NetClassDevice> {
   const dir = join(sysRoot, 'class/net', device);
-  const [operstate, address, flags, mtu] = await Promise.all(
-    ['operstate', 'address', 'flags', 'mtu'].map((f) =>
+  const [operstate, address, flags, mtu, broadcast, duplex, ifalias] = await Promise.all(
+    ['operstate', 'address', 'flags', 'mtu', 'broadcast', 'duplex', 'ifalias'].map((f) =>
       readFile(join(dir, f), 'utf8').then(
         (t) => t.trim(),
         () => undefined,
@@ -38,6 +42,9 @@ export async function readNetClassDevice(sysRoot: string, device: string): Promi
     operstate: operstate ?? '',
     address: address ?? '',
     adminstate: Number.isNaN(flagBits) ? 'unknown' : flagBits & IFF_UP ? 'up' : 'down',
+    broadcast: broadcast ?? '',
+    duplex: duplex ?? '',
+    ifalias: ifalias ?? '',
     mtu: mtu === undefined || !Number.isFinite(Number(mtu)) ? undefined : Number(mtu),
   };
 }
@@ -79,7 +86,15 @@ export const netclass: CollectorDescriptor<NetclassOptions> = {
         for (const d of devices) {
           up.set({ device: d.device }, d.operstate === 'up' ? 1 : 0);
           info.set(
-            { device: d.device, address: d.address, operstate: d.operstate, adminstate: d.adminstate },
+            {
+              device: d.device,
+              address: d.address,
+              adminstate: d.adminstate,
+              broadcast: d.broadcast,
+              duplex: d.duplex,
+              ifalias: d.ifalias,
+              operstate: d.operstate,
+            },
             1,
           );
           if (d.mtu !== undefined) mtu.set({ device: d.device }, d.mtu);
