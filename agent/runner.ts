@@ -44,11 +44,14 @@ export class CollectorRunner {
   private readonly states = new Map<string, CollectorState>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly now: () => number;
+  /** One child logger per collector, made once: pino's child() is not free on a per-cycle path. */
+  private readonly logs = new Map<string, Logger>();
   private stopped = true;
 
   constructor(private readonly options: RunnerOptions) {
     this.now = options.now ?? Date.now;
     for (const c of options.collectors) {
+      this.logs.set(c.name, options.log.child({ collector: c.name }));
       this.states.set(c.name, {
         name: c.name,
         success: false,
@@ -147,7 +150,7 @@ export class CollectorRunner {
         registry,
         signal: controller.signal,
         now: this.now,
-        log: this.options.log.child({ collector: c.name }),
+        log: this.logs.get(c.name)!,
         report: (verdict) => verdicts.push(verdict),
       })
       .then(

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { readKernelFile } from './kernel-file.js';
 import type { CollectorDescriptor } from './types.js';
 
 /**
@@ -63,7 +63,7 @@ export const cpu: CollectorDescriptor<CpuOptions> = {
     const options = Value.Default(Options, { ...given }) as CpuOptions;
     return {
       async collect(ctx) {
-        const text = await readFile(join(ctx.procRoot, 'stat'), 'utf8');
+        const text = await readKernelFile(join(ctx.procRoot, 'stat'));
         const seconds = ctx.registry.counter(
           'node_cpu_seconds_total',
           'Seconds the CPUs spent in each mode.',

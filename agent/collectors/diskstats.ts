@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DeviceFilter } from './device-filter.js';
+import { readKernelFile } from './kernel-file.js';
 import { words } from './proc-text.js';
 import type { CollectorDescriptor } from './types.js';
 
@@ -91,7 +91,7 @@ export const diskstats: CollectorDescriptor<DiskstatsOptions> = {
     });
     return {
       async collect(ctx) {
-        const disks = parseDiskstats(await readFile(join(ctx.procRoot, 'diskstats'), 'utf8'));
+        const disks = parseDiskstats(await readKernelFile(join(ctx.procRoot, 'diskstats')));
         const families = COLUMNS.map(([name, type, help]) =>
           ctx.registry.declare(`node_disk_${name}`, type, help),
         );

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
+import { readKernelFile } from './kernel-file.js';
 import { words } from './proc-text.js';
 import type { CollectorDescriptor } from './types.js';
 
@@ -25,7 +25,7 @@ export const filefd: CollectorDescriptor<Record<string, never>> = {
     return {
       async collect(ctx) {
         const { allocated, maximum } = parseFileNr(
-          await readFile(join(ctx.procRoot, 'sys/fs/file-nr'), 'utf8'),
+          await readKernelFile(join(ctx.procRoot, 'sys/fs/file-nr')),
         );
         ctx.registry
           .gauge('node_filefd_allocated', 'File descriptor statistics: allocated.')

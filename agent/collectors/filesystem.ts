@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
 import { DeviceFilter } from './device-filter.js';
+import { readKernelFile } from './kernel-file.js';
 import {
   functionBackend,
   type StatfsBackend,
@@ -346,12 +346,12 @@ function stripRootfs(rootfs: string, mountPoint: string): string {
 
 async function readMountInfo(procRoot: string): Promise<string> {
   try {
-    return await readFile(join(procRoot, '1/mountinfo'), 'utf8');
+    return await readKernelFile(join(procRoot, '1/mountinfo'));
   } catch (error) {
     // /proc/1 is hidden with hidepid=2, or the agent lives in its own pid namespace without it.
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'EACCES') throw error;
-    return await readFile(join(procRoot, 'self/mountinfo'), 'utf8');
+    return await readKernelFile(join(procRoot, 'self/mountinfo'));
   }
 }
 

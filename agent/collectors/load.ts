@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
+import { readKernelFile } from './kernel-file.js';
 import type { CollectorDescriptor } from './types.js';
 
 /** The 1, 5 and 15 minute load averages of /proc/loadavg. */
@@ -22,7 +22,7 @@ export const load: CollectorDescriptor<Record<string, never>> = {
   create() {
     return {
       async collect(ctx) {
-        const [l1, l5, l15] = parseLoadavg(await readFile(join(ctx.procRoot, 'loadavg'), 'utf8'));
+        const [l1, l5, l15] = parseLoadavg(await readKernelFile(join(ctx.procRoot, 'loadavg')));
         ctx.registry.gauge('node_load1', '1m load average.').value(l1);
         ctx.registry.gauge('node_load5', '5m load average.').value(l5);
         ctx.registry.gauge('node_load15', '15m load average.').value(l15);

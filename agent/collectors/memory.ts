@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
+import { readKernelFile } from './kernel-file.js';
 import type { CollectorDescriptor } from './types.js';
 
 export interface MeminfoField {
@@ -41,7 +41,7 @@ export const memory: CollectorDescriptor<Record<string, never>> = {
   create() {
     return {
       async collect(ctx) {
-        const text = await readFile(join(ctx.procRoot, 'meminfo'), 'utf8');
+        const text = await readKernelFile(join(ctx.procRoot, 'meminfo'));
         for (const field of parseMeminfo(text)) {
           const name = `node_memory_${field.name}`;
           const help = `Memory information field ${field.name}.`;

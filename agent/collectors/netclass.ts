@@ -1,8 +1,8 @@
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DeviceFilter } from './device-filter.js';
+import { listKernelDir, readKernelFile } from './kernel-file.js';
 import type { CollectorDescriptor } from './types.js';
 
 /** IFF_UP in include/uapi/linux/if.h: the administrative state. */
@@ -30,7 +30,7 @@ export async function readNetClassDevice(sysRoot: string, device: string): Promi
   const dir = join(sysRoot, 'class/net', device);
   const [operstate, address, flags, mtu, broadcast, duplex, ifalias] = await Promise.all(
     ['operstate', 'address', 'flags', 'mtu', 'broadcast', 'duplex', 'ifalias'].map((f) =>
-      readFile(join(dir, f), 'utf8').then(
+      readKernelFile(join(dir, f)).then(
         (t) => t.trim(),
         () => undefined,
       ),
@@ -73,7 +73,7 @@ export const netclass: CollectorDescriptor<NetclassOptions> = {
     });
     return {
       async collect(ctx) {
-        const names = (await readdir(join(ctx.sysRoot, 'class/net')))
+        const names = (await listKernelDir(join(ctx.sysRoot, 'class/net')))
           .filter((d) => !filter.ignored(d))
           .sort();
         const devices = await Promise.all(names.map((d) => readNetClassDevice(ctx.sysRoot, d)));

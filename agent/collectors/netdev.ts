@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DeviceFilter } from './device-filter.js';
+import { readKernelFile } from './kernel-file.js';
 import { words } from './proc-text.js';
 import type { CollectorDescriptor } from './types.js';
 
@@ -99,7 +99,7 @@ export const netdev: CollectorDescriptor<NetdevOptions> = {
     let parseErrors = 0;
     return {
       async collect(ctx) {
-        const { devices, malformed } = parseNetDev(await readFile(join(ctx.procRoot, 'net/dev'), 'utf8'));
+        const { devices, malformed } = parseNetDev(await readKernelFile(join(ctx.procRoot, 'net/dev')));
         for (const bad of malformed)
           deps.log.warn({ line: bad.line, reason: bad.reason }, 'skipping a malformed line of /proc/net/dev');
         parseErrors += malformed.length;

@@ -1,7 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { listKernelDir, readKernelFile } from './kernel-file.js';
 import type { CollectorDescriptor } from './types.js';
 
 /**
@@ -41,7 +41,7 @@ export async function takeProcessCensus(
   concurrency: number,
   signal?: AbortSignal,
 ): Promise<ProcessCensus> {
-  const pids = (await readdir(procRoot)).filter((name) => {
+  const pids = (await listKernelDir(procRoot)).filter((name) => {
     const c = name.charCodeAt(0);
     return c >= 48 && c <= 57;
   });
@@ -53,7 +53,7 @@ export async function takeProcessCensus(
       const pid = pids[next++]!;
       let text: string;
       try {
-        text = await readFile(join(procRoot, pid, 'stat'), 'utf8');
+        text = await readKernelFile(join(procRoot, pid, 'stat'));
       } catch (error) {
         if (vanished(error)) continue;
         throw new Error(`reading ${join(procRoot, pid, 'stat')}`, { cause: error });
@@ -70,7 +70,7 @@ export async function takeProcessCensus(
 }
 
 async function readNumber(path: string): Promise<number> {
-  const value = Number((await readFile(path, 'utf8')).trim());
+  const value = Number((await readKernelFile(path)).trim());
   if (!Number.isFinite(value)) throw new Error(`${path}: not a number`);
   return value;
 }

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
+import { readKernelFile } from './kernel-file.js';
 import type { CollectorDescriptor } from './types.js';
 
 export interface KernelStat {
@@ -64,7 +64,7 @@ export const stat: CollectorDescriptor<Record<string, never>> = {
   create() {
     return {
       async collect(ctx) {
-        const s = parseKernelStat(await readFile(join(ctx.procRoot, 'stat'), 'utf8'));
+        const s = parseKernelStat(await readKernelFile(join(ctx.procRoot, 'stat')));
         const r = ctx.registry;
         if (s.interrupts !== undefined)
           r.counter('node_intr_total', 'Total number of interrupts serviced.').value(s.interrupts);

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
+import { readKernelFile } from './kernel-file.js';
 import type { CollectorDescriptor } from './types.js';
 
 /** Seconds since boot: the first number of /proc/uptime. */
@@ -23,7 +23,7 @@ export const time: CollectorDescriptor<Record<string, never>> = {
         ctx.registry
           .gauge('node_time_seconds', 'System time in seconds since epoch (1970).')
           .value(ctx.now() / 1000);
-        const uptime = parseUptime(await readFile(join(ctx.procRoot, 'uptime'), 'utf8'));
+        const uptime = parseUptime(await readKernelFile(join(ctx.procRoot, 'uptime')));
         ctx.registry
           .gauge(
             'creditops_host_uptime_seconds',

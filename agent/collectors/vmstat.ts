@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DeviceFilter } from './device-filter.js';
+import { readKernelFile } from './kernel-file.js';
 import type { CollectorDescriptor } from './types.js';
 
 /** node_exporter's default --collector.vmstat.fields. */
@@ -40,7 +40,7 @@ export const vmstat: CollectorDescriptor<VmstatOptions> = {
     const filter = new DeviceFilter('', options.fields, { exclude: '', include: 'collectors.vmstat.fields' });
     return {
       async collect(ctx) {
-        for (const { name, value } of parseVmstat(await readFile(join(ctx.procRoot, 'vmstat'), 'utf8'))) {
+        for (const { name, value } of parseVmstat(await readKernelFile(join(ctx.procRoot, 'vmstat')))) {
           if (filter.ignored(name)) continue;
           // node_exporter types them all untyped: some are counters, some (nr_*) are gauges.
           ctx.registry.untyped(`node_vmstat_${name}`, `/proc/vmstat information field ${name}.`).value(value);

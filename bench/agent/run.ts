@@ -10,7 +10,7 @@
  *   npm run bench:agent -- [--rounds 5] [--cycles 40]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,10 +27,26 @@ function arg(name: string, fallback: number): number {
 const ROUNDS = arg('rounds', 5);
 const CYCLES = arg('cycles', 40);
 
-function cpuSeconds(pid: number): number {
+function ownCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+    if (text) children.push(...text.split(' ').map(Number));
+  }
+  return children;
+}
+
+/** CPU time of a process and its living descendants (the agent's statfs helper counts too). */
+function cpuSeconds(pid: number): number {
+  let total = ownCpuSeconds(pid);
+  for (const child of childPids(pid)) total += cpuSeconds(child);
+  return total;
 }
 
 function peakRssBytes(pid: number): number {

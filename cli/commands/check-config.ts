@@ -1,9 +1,7 @@
-import { Command, Option } from 'commander';
-import { parseAgentConfig } from '../../agent/config.js';
-import { parseCollectorConfig } from '../../collector/config.js';
-import { ConfigError } from '../../lib/config-file.js';
 import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
 import { parseDocument } from 'yaml';
+import { ConfigError } from '../../lib/config-file.js';
 
 type Kind = 'agent' | 'collector';
 
@@ -22,8 +20,13 @@ export function checkConfigCommand(): Command {
   return new Command('check-config')
     .description('validate an agent or collector configuration file and report every problem with its line')
     .argument('<file>', 'the YAML file')
-    .addOption(new Option('--kind <kind>', 'which configuration it is (guessed from the top-level keys)').choices(['agent', 'collector']))
-    .action((file: string, opts: { kind?: Kind }) => {
+    .addOption(
+      new Option('--kind <kind>', 'which configuration it is (guessed from the top-level keys)').choices([
+        'agent',
+        'collector',
+      ]),
+    )
+    .action(async (file: string, opts: { kind?: Kind }) => {
       let text: string;
       try {
         text = readFileSync(file, 'utf8');
@@ -34,13 +37,15 @@ export function checkConfigCommand(): Command {
       }
       const kind = opts.kind ?? guessKind(text);
       if (!kind) {
-        process.stderr.write(`${file}:1:1 cannot tell whether this is an agent or a collector configuration: expected a top-level "agent:" or "collector:" key (or pass --kind)\n`);
+        process.stderr.write(
+          `${file}:1:1 cannot tell whether this is an agent or a collector configuration: expected a top-level "agent:" or "collector:" key (or pass --kind)\n`,
+        );
         process.exitCode = 1;
         return;
       }
       try {
-        if (kind === 'agent') parseAgentConfig(text, file);
-        else parseCollectorConfig(text, file);
+        if (kind === 'agent') (await import('../../agent/config.js')).parseAgentConfig(text, file);
+        else (await import('../../collector/config.js')).parseCollectorConfig(text, file);
         process.stdout.write(`${file}: ${kind} configuration OK\n`);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;

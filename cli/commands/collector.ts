@@ -1,6 +1,4 @@
 import { Command } from 'commander';
-import { loadCollectorConfig } from '../../collector/config.js';
-import { startCollector } from '../../collector/server.js';
 import { runUntilSignal } from './lifecycle.js';
 
 export function collectorCommand(): Command {
@@ -8,6 +6,8 @@ export function collectorCommand(): Command {
     .description('run the central collector: push ingest, merged /metrics, service discovery, store')
     .option('-c, --config <file>', 'collector configuration (YAML); embedded defaults when omitted')
     .action(async (opts: { config?: string }) => {
+      const { loadCollectorConfig } = await import('../../collector/config.js');
+      const { startCollector } = await import('../../collector/server.js');
       const config = loadCollectorConfig(opts.config);
       const running = await startCollector(config);
       await runUntilSignal(() => running.close());
