@@ -21,31 +21,54 @@ export interface NetClassDevice {
   mtu: number | undefined;
 }
 
-/**
- * One interface of /sys/class/net. Only the attribute files node_network_info and the mtu need are
- * read, so the cost stays low on hosts with hundreds of veth interfaces; attributes the driver does
- * not provide are left empty, as node_exporter does.
- */
-export async function readNetClassDevice(sysRoot: string, device: string): Promise<NetClassDevice> {
-  const dir = join(sysRoot, 'class/net', device);
-  const [operstate, address, flags, mtu, broadcast, duplex, ifalias] = await Promise.all(
-    ['operstate', 'address', 'flags', 'mtu', 'broadcast', 'duplex', 'ifalias'].map((f) =>
+async function readAttributes(dir: string, names: readonly string[]): Promise<(string | undefined)[]> {
+  return Promise.all(
+    names.map((f) =>
       readKernelFile(join(dir, f)).then(
         (t) => t.trim(),
         () => undefined,
       ),
     ),
   );
-  const flagBits = flags === undefined ? Number.NaN : Number.parseInt(flags, 16);
+}
+
+type SlowAttributes = Pick<NetClassDevice, 'address' | 'broadcast' | 'duplex' | 'ifalias' | 'mtu'>;
+
+async function readSlowAttributes(dir: string): Promise<SlowAttributes> {
+  const [address, broadcast, duplex, ifalias, mtu] = await readAttributes(dir, [
+    'address',
+    'broadcast',
+    'duplex',
+    'ifalias',
+    'mtu',
+  ]);
   return {
-    device,
-    operstate: operstate ?? '',
     address: address ?? '',
-    adminstate: Number.isNaN(flagBits) ? 'unknown' : flagBits & IFF_UP ? 'up' : 'down',
     broadcast: broadcast ?? '',
     duplex: duplex ?? '',
     ifalias: ifalias ?? '',
     mtu: mtu === undefined || !Number.isFinite(Number(mtu)) ? undefined : Number(mtu),
+  };
+}
+
+/**
+ * One interface of /sys/class/net: the attribute files node_network_info and the mtu need;
+ * attributes the driver does not provide are left empty, as node_exporter does. `slow` holds the
+ * attributes that change only when someone reconfigures the interface, read earlier.
+ */
+export async function readNetClassDevice(
+  sysRoot: string,
+  device: string,
+  slow?: SlowAttributes,
+): Promise<NetClassDevice> {
+  const dir = join(sysRoot, 'class/net', device);
+  const [operstate, flags] = await readAttributes(dir, ['operstate', 'flags']);
+  const flagBits = flags === undefined ? Number.NaN : Number.parseInt(flags, 16);
+  return {
+    device,
+    operstate: operstate ?? '',
+    adminstate: Number.isNaN(flagBits) ? 'unknown' : flagBits & IFF_UP ? 'up' : 'down',
+    ...(slow ?? (await readSlowAttributes(dir))),
   };
 }
 
@@ -54,6 +77,12 @@ const Options = Type.Object({
   deviceInclude: Type.String({
     default: '',
     description: 'Regular expression of the only interfaces to report; empty means all.',
+  }),
+  slowAttributesRefreshSeconds: Type.Number({
+    default: 60,
+    minimum: 0,
+    description:
+      'How often address, broadcast, duplex, ifalias and mtu are re-read (they change only on reconfiguration; a change of operstate or admin state re-reads them at once). 0: every run.',
   }),
 });
 export type NetclassOptions = Static<typeof Options>;
@@ -71,12 +100,38 @@ export const netclass: CollectorDescriptor<NetclassOptions> = {
       exclude: 'collectors.netclass.deviceExclude',
       include: 'collectors.netclass.deviceInclude',
     });
+    const slowCache = new Map<
+      string,
+      { slow: SlowAttributes; readAt: number; operstate: string; adminstate: string }
+    >();
     return {
       async collect(ctx) {
         const names = (await listKernelDir(join(ctx.sysRoot, 'class/net')))
           .filter((d) => !filter.ignored(d))
           .sort();
-        const devices = await Promise.all(names.map((d) => readNetClassDevice(ctx.sysRoot, d)));
+        const now = ctx.now();
+        const devices = await Promise.all(
+          names.map(async (name) => {
+            const cached = slowCache.get(name);
+            const fresh = cached && now - cached.readAt < options.slowAttributesRefreshSeconds * 1000;
+            const device = await readNetClassDevice(ctx.sysRoot, name, fresh ? cached.slow : undefined);
+            if (fresh && (device.operstate !== cached.operstate || device.adminstate !== cached.adminstate)) {
+              // The link changed: what a reconfiguration changes may have changed with it.
+              Object.assign(device, await readSlowAttributes(join(ctx.sysRoot, 'class/net', name)));
+            } else if (fresh) {
+              return device;
+            }
+            const { address, broadcast, duplex, ifalias, mtu } = device;
+            slowCache.set(name, {
+              slow: { address, broadcast, duplex, ifalias, mtu },
+              readAt: now,
+              operstate: device.operstate,
+              adminstate: device.adminstate,
+            });
+            return device;
+          }),
+        );
+        for (const name of slowCache.keys()) if (!names.includes(name)) slowCache.delete(name);
         const up = ctx.registry.gauge('node_network_up', "Value is 1 if operstate is 'up', 0 otherwise.");
         const info = ctx.registry.gauge(
           'node_network_info',
