@@ -25,7 +25,7 @@ function arg(name: string, fallback: number): number {
 }
 
 const ROUNDS = arg('rounds', 5);
-const CYCLES = arg('cycles', 40);
+const CYCLES = arg('cycles', 100);
 
 function ownCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
