@@ -1,0 +1,116 @@
+/**
+ * Invalid configuration files, each paired with the exact diagnostics `creditops check-config`
+ * prints for it, in the manner of blackbox_exporter's config tests.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { parseAgentConfig } from '../agent/config.js';
+import { parseCollectorConfig } from '../collector/config.js';
+import { ConfigError, formatDiagnostic } from '../lib/config-file.js';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'check-config-'));
+
+function problems(parse: (text: string, file: string) => unknown, text: string): string[] {
+  try {
+    parse(text, 'f.yaml');
+  } catch (error) {
+    if (error instanceof ConfigError) return error.diagnostics.map(formatDiagnostic);
+    throw error;
+  }
+  return [];
+}
+
+const agentCases: [string, string, string[]][] = [
+  [
+    'an unknown collector',
+    'collectors:\n  cpuu: {}\n',
+    ['f.yaml:2:3 collectors.cpuu: unknown key (check the spelling; see the configuration reference)'],
+  ],
+  [
+    'a collector option of the wrong type',
+    'collectors:\n  filesystem:\n    statfsTimeoutSeconds: fast\n',
+    ['f.yaml:3:27 collectors.filesystem.statfsTimeoutSeconds: must be number (got "fast")'],
+  ],
+  [
+    'an interval below its minimum',
+    'collectors:\n  cpu:\n    intervalSeconds: 0\n',
+    ['f.yaml:3:22 collectors.cpu.intervalSeconds: must be >= 1 (got 0)'],
+  ],
+  [
+    'a listen address without a port',
+    'agent:\n  listen: localhost\n',
+    ['f.yaml:2:11 agent.listen: must match pattern "^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$" (got "localhost")'],
+  ],
+  [
+    'two problems at once',
+    'agent:\n  nmae: web\npush:\n  intervalSeconds: "15"\n',
+    [
+      'f.yaml:2:3 agent.nmae: unknown key (check the spelling; see the configuration reference)',
+      'f.yaml:4:20 push.intervalSeconds: must be number (got "15")',
+    ],
+  ],
+  ['a YAML syntax error', 'agent:\n  name: [web\n', ['f.yaml:3:1 (top level): YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]']],
+];
+
+describe('agent configuration errors', () => {
+  it.each(agentCases)('%s', (_name, text, expected) => {
+    expect(problems(parseAgentConfig, text)).toEqual(expected);
+  });
+
+  it('fills every default for an empty file', () => {
+    const config = parseAgentConfig('', 'f.yaml');
+    expect(config.agent.listen).toBe('127.0.0.1:9471');
+    expect(config.push.intervalSeconds).toBe(15);
+    expect(config.collectors.filesystem).toMatchObject({ enabled: true, statfsTimeoutSeconds: 5 });
+  });
+});
+
+describe('collector configuration errors', () => {
+  it('names the key and the expectation', () => {
+    expect(problems(parseCollectorConfig, 'collector:\n  staleAfterIntervals: -1\n  lissten: x\n')).toEqual([
+      'f.yaml:3:3 collector.lissten: unknown key (check the spelling; see the configuration reference)',
+      'f.yaml:2:24 collector.staleAfterIntervals: must be >= 1 (got -1)',
+    ]);
+  });
+});
+
+describe('creditops check-config', () => {
+  const cli = (args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'main.ts'), 'check-config', ...args]).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+
+  it('accepts the shipped examples and rejects a bad file with every problem and exit code 1', async () => {
+    for (const file of ['examples/agent.yaml', 'examples/collector.yaml']) {
+      const ok = await cli([join(import.meta.dirname, '..', file)]);
+      expect(ok.stderr).toBe('');
+      expect(ok.code).toBe(0);
+    }
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'agent:\n  nmae: web\ncollectors:\n  load:\n    enabled: maybe\n');
+    const result = await cli([bad]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      [
+        `${bad}:2:3 agent.nmae: unknown key (check the spelling; see the configuration reference)`,
+        `${bad}:5:14 collectors.load.enabled: must be boolean (got "maybe")`,
+        `${bad}: 2 problem(s) found`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('says when it cannot tell the kind of file', async () => {
+    const odd = join(dir, 'odd.yaml');
+    writeFileSync(odd, 'something: else\n');
+    const result = await cli([odd]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('expected a top-level "agent:" or "collector:" key');
+  });
+});
