@@ -109,13 +109,28 @@ export class Pusher {
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
     } catch (error) {
-      const message = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message;
+      const message =
+        (error as Error).cause instanceof Error
+          ? ((error as Error).cause as Error).message
+          : (error as Error).message;
       this.options.log.warn({ url: this.options.url, error: message }, 'collector unreachable');
       return this.done('unreachable', started, message);
     }
     const text = await response.text();
     if (!response.ok) {
-      this.options.log.error({ status: response.status, body: text.slice(0, 2000) }, 'collector rejected the push');
+      // A refusal of the metrics still carries the seqs of the check results it stored.
+      const acked = (() => {
+        try {
+          return (JSON.parse(text) as Partial<PushResponse>).acked;
+        } catch {
+          return undefined;
+        }
+      })();
+      if (Array.isArray(acked)) this.options.outbox.ack(acked);
+      this.options.log.error(
+        { status: response.status, body: text.slice(0, 2000) },
+        'collector rejected the push',
+      );
       return this.done('rejected', started, `HTTP ${response.status}: ${text.slice(0, 500)}`);
     }
     let body: PushResponse;

@@ -337,6 +337,23 @@ describe('POST /api/v1/push', () => {
       expect(text).not.toContain('host="web-02"} 1');
       expect(text).toContain('creditops_collector_pushes_total{result="conflict"} 1\n');
     });
+
+    it('a push whose metrics are refused still stores and acks its check results', async () => {
+      const b = await c.enroll('web-02');
+      await c.push(token, payload('web-01', [counter('jobs_total', [[{}, 5]])]));
+      const check = {
+        seq: 7,
+        check: 'agent.collector',
+        target: 'cpu',
+        status: 'CRIT' as const,
+        summary: '采集器 cpu 失败',
+        observedAt: '2025-03-03T08:00:00Z',
+      };
+      const res = await c.push(b, payload('web-02', [gauge('jobs_total', [[{}, 1]])], [check]));
+      expect(res.statusCode).toBe(409);
+      expect(res.json().acked).toEqual([7]);
+      expect(res.json().message).toContain('its 1 check result(s) were stored');
+    });
   });
 });
 

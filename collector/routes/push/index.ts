@@ -2,15 +2,16 @@
  * POST /api/v1/push: an agent's latest metrics and its check results.
  *
  * Checks run cheapest first and stop at the first failure: token (before the body is read), media
- * type, size, JSON syntax, protocol schema, agent name, metric semantics. A push is accepted or
- * refused as a whole. Only after the check results are committed does the agent get their seqs
- * back in `acked`, and only then may it drop them from its outbox.
+ * type, size, JSON syntax, protocol schema, agent name, metric semantics. Metrics that fail their
+ * semantic checks are refused (4xx) but the push's check results are still stored and acked in
+ * the error body: evidence must not wait on a metric bug. Only after the check results are
+ * committed does the agent get their seqs back in `acked`, and only then may it drop them.
  */
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { checkPushPayload, PROTOCOL_VERSION, type PushPayload } from '../../../lib/wire/push.js';
 import { pushResultForStatus } from '../../exposition/self-metrics.js';
 import { type Agent, authenticateAgent } from '../../store/agents.js';
-import { recordPush } from '../../store/check-results.js';
+import { recordCheckResults, recordPush } from '../../store/check-results.js';
 import { formatBytes, sendError } from '../errors.js';
 import { readBearerToken } from './authenticate.js';
 import { locateJsonError } from './json-error.js';
@@ -159,16 +160,21 @@ export default async function pushRoutes(app: FastifyInstance): Promise<void> {
       const nowMs = now();
       const problems = fleet.ingest(agent, payload.families, payload.agent.intervalSeconds, nowMs);
       if (problems.length > 0) {
+        // Check results are evidence and do not depend on the metrics: they are stored even when
+        // the metrics are refused, so one bad family cannot make an agent's outbox grow without
+        // end. The agent does not count as seen: its metrics are missing.
+        const stored = await recordCheckResults(store, agent.id, payload.checks, { receivedAt: nowMs });
+        metrics.checkResultsReceived += payload.checks.length;
+        metrics.checkResultsStored += stored.inserted;
         const conflictOnly = problems.every((p) => p.kind === 'type_conflict');
         return sendError(
           reply,
           conflictOnly ? 409 : 400,
           conflictOnly ? 'metric_type_conflict' : 'invalid_metrics',
-          `the push was refused (nothing stored): ${problems[0]!.message}${problems.length > 1 ? ` (and ${problems.length - 1} more problem(s))` : ''}`,
-          { problems },
+          `the push's metrics were refused (its ${payload.checks.length} check result(s) were stored): ${problems[0]!.message}${problems.length > 1 ? ` (and ${problems.length - 1} more problem(s))` : ''}`,
+          { problems, acked: stored.acked },
         );
       }
-
       const outcome = await recordPush(
         store,
         agent.id,
