@@ -340,7 +340,10 @@ describe('POST /api/v1/push', () => {
 
     it('a push whose metrics are refused still stores and acks its check results', async () => {
       const b = await c.enroll('web-02');
-      await c.push(token, payload('web-01', [counter('jobs_total', [[{}, 5]])]));
+      await c.push(
+        token,
+        payload('web-01', [gauge('node_load1', [[{}, 1]]), counter('jobs_total', [[{}, 5]])]),
+      );
       const check = {
         seq: 7,
         check: 'agent.collector',
