@@ -35,21 +35,47 @@ const aliyunError = (status: number, code: string, message: string) => ({
 function aliyunStub(clock: { now: number }, answers: { limit?: string } = {}) {
   const nonces = new Set<string>();
   return (req: RecordedRequest) => {
-    if (req.method !== 'POST' || !/^application\/x-www-form-urlencoded/.test(String(req.headers['content-type']))) {
+    if (
+      req.method !== 'POST' ||
+      !/^application\/x-www-form-urlencoded/.test(String(req.headers['content-type']))
+    ) {
       return aliyunError(400, 'InvalidParameter', 'form POST expected');
     }
     const params = Object.fromEntries(new URLSearchParams(req.body));
-    for (const name of ['AccessKeyId', 'Action', 'SignatureMethod', 'SignatureNonce', 'SignatureVersion', 'Timestamp', 'Version', 'Signature', 'PhoneNumbers', 'SignName', 'TemplateCode']) {
+    for (const name of [
+      'AccessKeyId',
+      'Action',
+      'SignatureMethod',
+      'SignatureNonce',
+      'SignatureVersion',
+      'Timestamp',
+      'Version',
+      'Signature',
+      'PhoneNumbers',
+      'SignName',
+      'TemplateCode',
+    ]) {
       if (!params[name]) return aliyunError(400, `Missing${name}`, `${name} is mandatory for this action.`);
     }
-    if (params.Action !== 'SendSms' || params.Version !== '2017-05-25') return aliyunError(404, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.');
-    if (params.AccessKeyId !== KEY_ID) return aliyunError(404, 'InvalidAccessKeyId.NotFound', 'Specified access key is not found.');
-    if (params.SignatureMethod !== 'HMAC-SHA1' || params.SignatureVersion !== '1.0') return aliyunError(400, 'InvalidParameter', 'signature method');
+    if (params.Action !== 'SendSms' || params.Version !== '2017-05-25')
+      return aliyunError(
+        404,
+        'InvalidAction.NotFound',
+        'Specified api is not found, please check your url and method.',
+      );
+    if (params.AccessKeyId !== KEY_ID)
+      return aliyunError(404, 'InvalidAccessKeyId.NotFound', 'Specified access key is not found.');
+    if (params.SignatureMethod !== 'HMAC-SHA1' || params.SignatureVersion !== '1.0')
+      return aliyunError(400, 'InvalidParameter', 'signature method');
     const ts = params.Timestamp!;
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(ts) || Math.abs(Date.parse(ts) - clock.now) > 15 * 60_000) {
+    if (
+      !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(ts) ||
+      Math.abs(Date.parse(ts) - clock.now) > 15 * 60_000
+    ) {
       return aliyunError(400, 'InvalidTimeStamp.Expired', `Specified time stamp or date value is expired.`);
     }
-    if (nonces.has(params.SignatureNonce!)) return aliyunError(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.');
+    if (nonces.has(params.SignatureNonce!))
+      return aliyunError(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.');
     nonces.add(params.SignatureNonce!);
     const { Signature, ...signed } = params;
     const canonical = Object.keys(signed)
@@ -59,13 +85,24 @@ function aliyunStub(clock: { now: number }, answers: { limit?: string } = {}) {
     const stringToSign = `POST&%2F&${rfc3986(canonical)}`;
     const expected = createHmac('sha1', `${KEY_SECRET}&`).update(stringToSign).digest('base64');
     if (Signature !== expected) {
-      return aliyunError(400, 'SignatureDoesNotMatch', `Specified signature is not matched with our calculation. server string to sign is:${stringToSign}`);
+      return aliyunError(
+        400,
+        'SignatureDoesNotMatch',
+        `Specified signature is not matched with our calculation. server string to sign is:${stringToSign}`,
+      );
     }
     const templateParam = JSON.parse(params.TemplateParam ?? '{}') as Record<string, unknown>;
     if (Object.values(templateParam).some((v) => typeof v !== 'string')) {
-      return { json: { RequestId: REQUEST_ID, Code: 'isv.INVALID_JSON_PARAM', Message: 'JSON参数不合法，只接受字符串值' } };
+      return {
+        json: {
+          RequestId: REQUEST_ID,
+          Code: 'isv.INVALID_JSON_PARAM',
+          Message: 'JSON参数不合法，只接受字符串值',
+        },
+      };
     }
-    if (answers.limit) return { json: { Message: answers.limit, RequestId: REQUEST_ID, Code: 'isv.BUSINESS_LIMIT_CONTROL' } };
+    if (answers.limit)
+      return { json: { Message: answers.limit, RequestId: REQUEST_ID, Code: 'isv.BUSINESS_LIMIT_CONTROL' } };
     return { json: { Message: 'OK', RequestId: REQUEST_ID, Code: 'OK', BizId: '900619746936498440^0' } };
   };
 }
@@ -82,6 +119,7 @@ async function setup(opts: { secret?: string; limit?: string; options?: Record<s
     accessKeySecret: { env: 'ALI_SECRET' },
     signName: '信用某市',
     templateCode: 'SMS_123456789',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Aliyun templates write variables as ${name}
     templateText: '运维告警：${content}，请及时处理。',
     ...opts.options,
   }) as Parameters<typeof aliyunSms.create>[0];
@@ -123,7 +161,9 @@ describe('aliyun-sms', () => {
     const { ch } = await setup({ secret: 'not-the-secret' });
     const result = await ch.send(msg);
     expect(result).toMatchObject({ ok: false, retryable: false });
-    expect(result.ok === false && result.error).toMatch(/^阿里云短信发送失败：AccessKey Secret 不正确（签名不匹配） \/ Aliyun SMS refused: SignatureDoesNotMatch/);
+    expect(result.ok === false && result.error).toMatch(
+      /^阿里云短信发送失败：AccessKey Secret 不正确（签名不匹配） \/ Aliyun SMS refused: SignatureDoesNotMatch/,
+    );
     expect(result.ok === false && result.error).not.toContain('not-the-secret');
   });
 
@@ -134,13 +174,20 @@ describe('aliyun-sms', () => {
     ({ ch } = await setup({ limit: '触发小时级流控Permits:5' }));
     const result = await ch.send(msg);
     expect(result).toMatchObject({ ok: false, retryable: true, retryAfterMs: 3_600_000 });
-    expect(result.ok === false && result.error).toContain('isv.BUSINESS_LIMIT_CONTROL 触发小时级流控Permits:5');
+    expect(result.ok === false && result.error).toContain(
+      'isv.BUSINESS_LIMIT_CONTROL 触发小时级流控Permits:5',
+    );
   });
 
   it('cuts a variable to the template limit (35 characters by default)', async () => {
     const { ch } = await setup();
     const result = await ch.send({ ...msg, text: '数'.repeat(100) });
-    expect(result).toEqual({ ok: true, providerMessageId: '900619746936498440^0', parts: 1, truncated: true });
+    expect(result).toEqual({
+      ok: true,
+      providerMessageId: '900619746936498440^0',
+      parts: 1,
+      truncated: true,
+    });
     const content = (JSON.parse(sent().TemplateParam!) as { content: string }).content;
     expect(charCount(content)).toBe(35);
     expect(content.endsWith('…')).toBe(true);
@@ -150,7 +197,12 @@ describe('aliyun-sms', () => {
     const { ch } = await setup({ options: { maxParamChars: 500 } });
     const result = await ch.send({ ...msg, text: '长'.repeat(600) });
     // 【信用某市】 (6) + the template's fixed text (12) + content = 500 → 8 parts of 67.
-    expect(result).toEqual({ ok: true, providerMessageId: '900619746936498440^0', parts: 8, truncated: true });
+    expect(result).toEqual({
+      ok: true,
+      providerMessageId: '900619746936498440^0',
+      parts: 8,
+      truncated: true,
+    });
     const content = (JSON.parse(sent().TemplateParam!) as { content: string }).content;
     expect(6 + 12 + charCount(content)).toBe(500);
     await server.close();
@@ -173,6 +225,7 @@ describe('aliyun-sms', () => {
   });
 
   it('passes templateParams as given', async () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Aliyun templates write variables as ${name}
     const { ch } = await setup({ options: { templateText: '工单${ticket}：${summary}' } });
     await ch.send({ ...msg, templateParams: { ticket: 'FLT-0042', summary: '磁盘将满' } });
     expect(JSON.parse(sent().TemplateParam!)).toEqual({ ticket: 'FLT-0042', summary: '磁盘将满' });
@@ -180,7 +233,11 @@ describe('aliyun-sms', () => {
 
   it('refuses malformed numbers before sending', async () => {
     const { ch } = await setup();
-    expect(await ch.send({ ...msg, to: ['12345'] })).toMatchObject({ ok: false, retryable: false, failedRecipients: ['12345'] });
+    expect(await ch.send({ ...msg, to: ['12345'] })).toMatchObject({
+      ok: false,
+      retryable: false,
+      failedRecipients: ['12345'],
+    });
     expect(server.requests).toHaveLength(0);
   });
 

@@ -59,11 +59,18 @@ export type AliyunSmsOptions = Static<typeof AliyunSmsOptions>;
 
 /** RFC 3986 percent-encoding as Aliyun's signature wants it. */
 export function aliyunPercentEncode(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 /** The v1.0 RPC signature of a parameter set (which must not contain `Signature`). */
-export function aliyunRpcSignature(method: 'GET' | 'POST', params: Record<string, string>, secret: string): string {
+export function aliyunRpcSignature(
+  method: 'GET' | 'POST',
+  params: Record<string, string>,
+  secret: string,
+): string {
   const canonical = Object.keys(params)
     .sort()
     .map((k) => `${aliyunPercentEncode(k)}=${aliyunPercentEncode(params[k]!)}`)
@@ -73,10 +80,17 @@ export function aliyunRpcSignature(method: 'GET' | 'POST', params: Record<string
 }
 
 /** Codes with their own words; `retryAfterMs` for flow control depends on its period. */
-function describeAliyunCode(code: string, message: string): { retryable: boolean; retryAfterMs?: number; zh: string } {
+function describeAliyunCode(
+  code: string,
+  message: string,
+): { retryable: boolean; retryAfterMs?: number; zh: string } {
   if (code === 'isv.BUSINESS_LIMIT_CONTROL') {
     // "触发分钟级流控Permits:1", "触发小时级流控…", "触发天级流控…"
-    const retryAfterMs = message.includes('天级') ? 86_400_000 : message.includes('小时级') ? 3_600_000 : 60_000;
+    const retryAfterMs = message.includes('天级')
+      ? 86_400_000
+      : message.includes('小时级')
+        ? 3_600_000
+        : 60_000;
     return { retryable: true, retryAfterMs, zh: '触发阿里云短信业务流控（同一号码发送过于频繁）' };
   }
   if (code === 'isp.SYSTEM_ERROR' || code === 'ServiceUnavailable' || code.startsWith('Throttling')) {
@@ -128,7 +142,9 @@ export const aliyunSms: ChannelDescriptor<typeof AliyunSmsOptions> = {
           maxParamChars: options.maxParamChars,
           maxChars: options.maxChars,
           signature,
-          ...(templateText ? { render: (p: Record<string, string>) => renderDollarTemplate(templateText, p) } : {}),
+          ...(templateText
+            ? { render: (p: Record<string, string>) => renderDollarTemplate(templateText, p) }
+            : {}),
         });
         if (!prepared.ok) return { ok: false, retryable: false, error: prepared.error };
         if (window) {

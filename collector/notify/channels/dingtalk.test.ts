@@ -15,13 +15,23 @@ function dingtalkStub(clock: { now: number }) {
     if (q.get('access_token') !== TOKEN) return { json: { errcode: 300001, errmsg: 'token is not exist' } };
     const timestamp = Number(q.get('timestamp'));
     if (!Number.isFinite(timestamp) || Math.abs(clock.now - timestamp) > 3_600_000) {
-      return { json: { errcode: 310000, errmsg: 'invalid timestamp, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]' } };
+      return {
+        json: {
+          errcode: 310000,
+          errmsg: 'invalid timestamp, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]',
+        },
+      };
     }
     const expected = createHmac('sha256', SECRET).update(`${timestamp}\n${SECRET}`).digest('base64');
     // The raw query must carry the URL-encoded base64 ('+' as %2B, '/' as %2F, '=' as %3D).
     const raw = /[?&]sign=([^&]*)/.exec(req.url.search)?.[1] ?? '';
     if (raw !== encodeURIComponent(expected)) {
-      return { json: { errcode: 310000, errmsg: 'sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]' } };
+      return {
+        json: {
+          errcode: 310000,
+          errmsg: 'sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]',
+        },
+      };
     }
     const body = JSON.parse(req.body) as { msgtype: string; text?: { content: string } };
     if (body.text?.content === 'fast') {
@@ -84,7 +94,11 @@ describe('dingtalk', () => {
 
   it('retries after a minute on errcode 130101', async () => {
     const { ch } = await setup();
-    expect(await ch.send({ ...msg, text: 'fast' })).toMatchObject({ ok: false, retryable: true, retryAfterMs: 60_000 });
+    expect(await ch.send({ ...msg, text: 'fast' })).toMatchObject({
+      ok: false,
+      retryable: true,
+      retryAfterMs: 60_000,
+    });
   });
 
   it('holds the 21st message of a minute back locally', async () => {

@@ -10,8 +10,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
-import { rateLimited, SlidingWindow } from './shared/rate-window.js';
 import { callProvider, unexpectedReply, unreachable } from './shared/provider-http.js';
+import { rateLimited, SlidingWindow } from './shared/rate-window.js';
 import { resolveSecret } from './shared/secrets.js';
 import { truncateUtf8 } from './shared/text-limits.js';
 import { type ChannelDescriptor, type DeliveryResult, SecretRef } from './types.js';

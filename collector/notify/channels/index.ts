@@ -22,5 +22,12 @@ export const channels = {
 export type ChannelKind = keyof typeof channels;
 export const CHANNEL_KINDS = Object.keys(channels) as ChannelKind[];
 
-export type { Channel, ChannelDeps, ChannelDescriptor, ChannelLimits, DeliveryResult, OutboundMessage } from './types.js';
+export type {
+  Channel,
+  ChannelDeps,
+  ChannelDescriptor,
+  ChannelLimits,
+  DeliveryResult,
+  OutboundMessage,
+} from './types.js';
 export { SecretRef } from './types.js';

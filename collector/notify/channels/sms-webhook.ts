@@ -38,7 +38,9 @@ export const SmsWebhookOptions = Type.Object(
     /** The body template (not sent with GET). */
     body: Type.Optional(Type.String()),
     /** @defaultValue "json" */
-    bodyEncoding: Type.Union([Type.Literal('json'), Type.Literal('form'), Type.Literal('none')], { default: 'json' }),
+    bodyEncoding: Type.Union([Type.Literal('json'), Type.Literal('form'), Type.Literal('none')], {
+      default: 'json',
+    }),
     /** Content-Type of the body; by default from `bodyEncoding`. */
     contentType: Type.Optional(Type.String()),
     /** @defaultValue "," */
@@ -65,9 +67,9 @@ export type SmsWebhookOptions = Static<typeof SmsWebhookOptions>;
 
 type Values = Record<string, string>;
 
-function fill(template: string, values: Values, escape: (v: string) => string): string {
+function fill(template: string, values: Values, encode: (v: string) => string): string {
   return template.replace(/\{\{\s*([A-Za-z0-9_.]+)\s*\}\}/g, (whole, name: string) =>
-    name in values ? escape(values[name]!) : whole,
+    name in values ? encode(values[name]!) : whole,
   );
 }
 
@@ -94,7 +96,8 @@ export const smsWebhook: ChannelDescriptor<typeof SmsWebhookOptions> = {
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(options.headers)) {
-      headers[name.toLowerCase()] = typeof value === 'string' ? value : resolveSecret(value, env, `sms-webhook.headers.${name}`);
+      headers[name.toLowerCase()] =
+        typeof value === 'string' ? value : resolveSecret(value, env, `sms-webhook.headers.${name}`);
     }
     if (options.method !== 'GET' && options.body !== undefined && !headers['content-type']) {
       headers['content-type'] = options.contentType ?? defaultContentType[options.bodyEncoding];
@@ -106,7 +109,8 @@ export const smsWebhook: ChannelDescriptor<typeof SmsWebhookOptions> = {
     return {
       kind: 'sms-webhook',
       async send(message): Promise<DeliveryResult> {
-        if (message.to.length === 0) return { ok: false, retryable: false, error: '没有收件号码 / no recipients' };
+        if (message.to.length === 0)
+          return { ok: false, retryable: false, error: '没有收件号码 / no recipients' };
         // The text is what the gateway sends: it alone is counted; parameters only get the link policy.
         const prepared = prepareSmsParams(
           { text: message.text },
@@ -126,7 +130,11 @@ export const smsWebhook: ChannelDescriptor<typeof SmsWebhookOptions> = {
           ...Object.fromEntries(Object.entries(params.params).map(([k, v]) => [`param.${k}`, v])),
         };
         const url = new URL(options.url);
-        for (const [name, value] of Object.entries(options.query)) url.searchParams.set(name, fill(value, values, (v) => v));
+        for (const [name, value] of Object.entries(options.query))
+          url.searchParams.set(
+            name,
+            fill(value, values, (v) => v),
+          );
         const body =
           options.method === 'GET' || options.body === undefined
             ? undefined
@@ -146,7 +154,8 @@ export const smsWebhook: ChannelDescriptor<typeof SmsWebhookOptions> = {
           ? options.success.status.includes(reply.status)
           : reply.status >= 200 && reply.status < 300;
         const valueOk =
-          options.success.jsonPath === undefined || atPath(reply.json, options.success.jsonPath) === options.success.equals;
+          options.success.jsonPath === undefined ||
+          atPath(reply.json, options.success.jsonPath) === options.success.equals;
         if (statusOk && valueOk) {
           const id = options.messageIdPath ? atPath(reply.json, options.messageIdPath) : undefined;
           deps.log.debug({ channel: 'sms-webhook', recipients: message.to.length }, 'sms gateway accepted');
@@ -159,7 +168,9 @@ export const smsWebhook: ChannelDescriptor<typeof SmsWebhookOptions> = {
         }
         deps.log.warn({ channel: 'sms-webhook', status: reply.status }, 'sms gateway refused');
         const retryable = reply.status >= 500 || reply.status === 429 || reply.status === 408;
-        const got = options.success.jsonPath ? ` ${options.success.jsonPath}=${JSON.stringify(atPath(reply.json, options.success.jsonPath))}` : '';
+        const got = options.success.jsonPath
+          ? ` ${options.success.jsonPath}=${JSON.stringify(atPath(reply.json, options.success.jsonPath))}`
+          : '';
         return {
           ok: false,
           retryable,

@@ -37,7 +37,10 @@ export const SmtpOptions = Type.Object(
       { additionalProperties: false },
     ),
     auth: Type.Optional(
-      Type.Object({ user: Type.String({ minLength: 1 }), password: SecretRef }, { additionalProperties: false }),
+      Type.Object(
+        { user: Type.String({ minLength: 1 }), password: SecretRef },
+        { additionalProperties: false },
+      ),
     ),
     /** PEM file with the CA certificate(s) to trust instead of the system roots. */
     caFile: Type.Optional(Type.String({ minLength: 1 })),
@@ -62,7 +65,8 @@ interface SmtpFailure {
   cause?: { code?: string; message?: string };
 }
 
-const CERT_UNTRUSTED = /self[- ]signed|unable to (?:get|verify)|certificate chain|unknown ca|UNABLE_TO_|SELF_SIGNED/i;
+const CERT_UNTRUSTED =
+  /self[- ]signed|unable to (?:get|verify)|certificate chain|unknown ca|UNABLE_TO_|SELF_SIGNED/i;
 
 /** Turns a nodemailer/Node error into the reason an operator can act on. */
 export function describeSmtpFailure(
@@ -79,10 +83,18 @@ export function describeSmtpFailure(
   });
   const text = `${e.message ?? ''} ${e.cause?.message ?? ''} ${e.cause?.code ?? ''}`;
   if (e.code === 'EAUTH') {
-    return fail(false, `邮件服务器 ${where} 认证失败：用户名或密码错误`, `authentication to ${where} failed: wrong user or password`);
+    return fail(
+      false,
+      `邮件服务器 ${where} 认证失败：用户名或密码错误`,
+      `authentication to ${where} failed: wrong user or password`,
+    );
   }
   if (e.code === 'ENOAUTH') {
-    return fail(false, `邮件服务器 ${where} 要求认证，但未配置用户名和密码`, `${where} requires authentication; configure auth`);
+    return fail(
+      false,
+      `邮件服务器 ${where} 要求认证，但未配置用户名和密码`,
+      `${where} requires authentication; configure auth`,
+    );
   }
   if (e.code === 'ETLS' && e.command === 'STARTTLS' && /^[45]/.test(e.response ?? '')) {
     return fail(
@@ -116,21 +128,36 @@ export function describeSmtpFailure(
     );
   }
   if (/ECONNREFUSED/.test(`${text} ${e.code ?? ''}`)) {
-    return fail(true, `连接邮件服务器 ${where} 被拒绝：服务未运行或端口错误`, `connection to ${where} refused: server down or wrong port`);
+    return fail(
+      true,
+      `连接邮件服务器 ${where} 被拒绝：服务未运行或端口错误`,
+      `connection to ${where} refused: server down or wrong port`,
+    );
   }
   if (e.code === 'ETIMEDOUT' || e.code === 'ECONNECTION' || /ETIMEDOUT|timeout/i.test(text)) {
     const hint =
       options.mode === 'starttls' && /greeting/i.test(text)
-        ? { zh: '；若该端口为 465（implicit TLS），请使用 mode: implicit-tls', en: '; if this is port 465 (implicit TLS), use mode implicit-tls' }
+        ? {
+            zh: '；若该端口为 465（implicit TLS），请使用 mode: implicit-tls',
+            en: '; if this is port 465 (implicit TLS), use mode implicit-tls',
+          }
         : { zh: '', en: '' };
-    return fail(true, `连接邮件服务器 ${where} 超时或中断${hint.zh}`, `connection to ${where} timed out or broke${hint.en}`);
+    return fail(
+      true,
+      `连接邮件服务器 ${where} 超时或中断${hint.zh}`,
+      `connection to ${where} timed out or broke${hint.en}`,
+    );
   }
   if (e.code === 'EENVELOPE') {
     return fail(false, '收件人或发件人被邮件服务器拒绝', 'the server refused the sender or the recipients');
   }
   if (e.responseCode !== undefined) {
     const retryable = e.responseCode >= 400 && e.responseCode < 500;
-    return fail(retryable, `邮件服务器拒绝了邮件（${e.responseCode}）`, `the server refused the message (${e.responseCode})`);
+    return fail(
+      retryable,
+      `邮件服务器拒绝了邮件（${e.responseCode}）`,
+      `the server refused the message (${e.responseCode})`,
+    );
   }
   return fail(true, `发送邮件失败（${where}）`, `sending mail via ${where} failed`);
 }
@@ -147,10 +174,15 @@ export const smtp: ChannelDescriptor<typeof SmtpOptions> = {
       try {
         ca = readFileSync(options.caFile, 'utf8');
       } catch (cause) {
-        throw new Error(`smtp.caFile: 无法读取 CA 文件 ${options.caFile} / cannot read CA file ${options.caFile}`, { cause });
+        throw new Error(
+          `smtp.caFile: 无法读取 CA 文件 ${options.caFile} / cannot read CA file ${options.caFile}`,
+          { cause },
+        );
       }
     }
-    const password = options.auth ? resolveSecret(options.auth.password, deps.env ?? process.env, 'smtp.auth.password') : undefined;
+    const password = options.auth
+      ? resolveSecret(options.auth.password, deps.env ?? process.env, 'smtp.auth.password')
+      : undefined;
     const transport = nodemailer.createTransport({
       host: options.host,
       port,
@@ -180,14 +212,17 @@ export const smtp: ChannelDescriptor<typeof SmtpOptions> = {
     return {
       kind: 'smtp',
       async send(message): Promise<DeliveryResult> {
-        if (message.to.length === 0) return { ok: false, retryable: false, error: '没有收件人 / no recipients' };
+        if (message.to.length === 0)
+          return { ok: false, retryable: false, error: '没有收件人 / no recipients' };
         if (window) {
           const slot = window.tryAcquire(now());
           if (!slot.ok) return rateLimited('邮件 / mail', options.perMinute!, slot.retryAfterMs);
         }
         try {
           const info = await transport.sendMail({
-            from: options.from.name ? { name: options.from.name, address: options.from.address } : options.from.address,
+            from: options.from.name
+              ? { name: options.from.name, address: options.from.address }
+              : options.from.address,
             to: message.to,
             subject: message.subject,
             text: message.text,
@@ -201,7 +236,10 @@ export const smtp: ChannelDescriptor<typeof SmtpOptions> = {
             typeof r === 'string' ? r : r.address,
           );
           if (rejected.length > 0) {
-            deps.log.warn({ channel: 'smtp', rejected: rejected.length }, 'smtp server refused some recipients');
+            deps.log.warn(
+              { channel: 'smtp', rejected: rejected.length },
+              'smtp server refused some recipients',
+            );
             return {
               ok: false,
               retryable: false,
@@ -213,7 +251,10 @@ export const smtp: ChannelDescriptor<typeof SmtpOptions> = {
           return { ok: true, providerMessageId: info.messageId };
         } catch (err) {
           const result = describeSmtpFailure(err, { host: options.host, mode: options.mode, port });
-          deps.log.warn({ channel: 'smtp', code: (err as SmtpFailure).code, retryable: result.retryable }, 'mail not sent');
+          deps.log.warn(
+            { channel: 'smtp', code: (err as SmtpFailure).code, retryable: result.retryable },
+            'mail not sent',
+          );
           return result;
         }
       },

@@ -22,21 +22,33 @@ function tencentStub(clock: { now: number }) {
   return (req: RecordedRequest) => {
     const h = req.headers;
     if (h['x-tc-action'] !== 'SendSms') return tencentError('InvalidAction', 'action missing or unknown');
-    if (h['x-tc-version'] !== '2021-01-11') return tencentError('NoSuchVersion', 'version missing or unknown');
-    if (!h['x-tc-region']) return tencentError('MissingParameter', 'The request is missing a required parameter `Region`.');
+    if (h['x-tc-version'] !== '2021-01-11')
+      return tencentError('NoSuchVersion', 'version missing or unknown');
+    if (!h['x-tc-region'])
+      return tencentError('MissingParameter', 'The request is missing a required parameter `Region`.');
     const timestamp = Number(h['x-tc-timestamp']);
     if (!Number.isInteger(timestamp) || Math.abs(timestamp * 1000 - clock.now) > 300_000) {
-      return tencentError('AuthFailure.SignatureExpire', 'Signature expired. Timestamp and server time cannot differ by more than five minutes.');
+      return tencentError(
+        'AuthFailure.SignatureExpire',
+        'Signature expired. Timestamp and server time cannot differ by more than five minutes.',
+      );
     }
-    const auth = /^TC3-HMAC-SHA256 Credential=([^/]+)\/(\d{4}-\d{2}-\d{2})\/sms\/tc3_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(
-      String(h.authorization),
-    );
+    const auth =
+      /^TC3-HMAC-SHA256 Credential=([^/]+)\/(\d{4}-\d{2}-\d{2})\/sms\/tc3_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(
+        String(h.authorization),
+      );
     if (!auth) return tencentError('AuthFailure.InvalidAuthorization', 'Authorization header format error.');
     const [, id, date, signedHeaders, signature] = auth;
-    if (id !== SECRET_ID) return tencentError('AuthFailure.SecretIdNotFound', 'The SecretId is not found, please ensure that your SecretId is correct.');
-    if (date !== new Date(timestamp * 1000).toISOString().slice(0, 10)) return tencentError('AuthFailure.InvalidAuthorization', 'credential date');
+    if (id !== SECRET_ID)
+      return tencentError(
+        'AuthFailure.SecretIdNotFound',
+        'The SecretId is not found, please ensure that your SecretId is correct.',
+      );
+    if (date !== new Date(timestamp * 1000).toISOString().slice(0, 10))
+      return tencentError('AuthFailure.InvalidAuthorization', 'credential date');
     const names = signedHeaders!.split(';');
-    if (!names.includes('content-type') || !names.includes('host')) return tencentError('AuthFailure.InvalidAuthorization', 'signed headers');
+    if (!names.includes('content-type') || !names.includes('host'))
+      return tencentError('AuthFailure.InvalidAuthorization', 'signed headers');
     const hex = (s: string) => createHash('sha256').update(s).digest('hex');
     const canonicalHeaders = names.map((n) => `${n}:${String(h[n]).trim().toLowerCase()}\n`).join('');
     const canonicalRequest = `POST\n/\n\n${canonicalHeaders}\n${signedHeaders}\n${hex(req.body)}`;
@@ -44,16 +56,39 @@ function tencentStub(clock: { now: number }) {
     const mac = (k: string | Buffer, s: string) => createHmac('sha256', k).update(s).digest();
     const key = mac(mac(mac(`TC3${SECRET_KEY}`, date!), 'sms'), 'tc3_request');
     if (createHmac('sha256', key).update(toSign).digest('hex') !== signature) {
-      return tencentError('AuthFailure.SignatureFailure', 'The provided credentials could not be validated. Please check your signature is correct.');
+      return tencentError(
+        'AuthFailure.SignatureFailure',
+        'The provided credentials could not be validated. Please check your signature is correct.',
+      );
     }
     const body = JSON.parse(req.body) as Record<string, unknown>;
     for (const name of ['PhoneNumberSet', 'SmsSdkAppId', 'TemplateId']) {
-      if (body[name] === undefined) return tencentError('MissingParameter', `The request is missing a required parameter \`${name}\`.`);
+      if (body[name] === undefined)
+        return tencentError('MissingParameter', `The request is missing a required parameter \`${name}\`.`);
     }
     const status = (body.PhoneNumberSet as string[]).map((phone, i) => {
-      const base = { SerialNo: `5000:10457106691570536578494996${i}`, PhoneNumber: phone, Fee: 1, SessionContext: '', IsoCode: 'CN' };
-      if (phone === BLACKLISTED) return { ...base, Fee: 0, Code: 'FailedOperation.PhoneNumberInBlacklist', Message: 'phone number in blacklist' };
-      if (phone === THROTTLED) return { ...base, Fee: 0, Code: 'LimitExceeded.PhoneNumberThirtySecondLimit', Message: 'the number of sms messages sent from a single mobile number within 30 seconds exceeds the upper limit' };
+      const base = {
+        SerialNo: `5000:10457106691570536578494996${i}`,
+        PhoneNumber: phone,
+        Fee: 1,
+        SessionContext: '',
+        IsoCode: 'CN',
+      };
+      if (phone === BLACKLISTED)
+        return {
+          ...base,
+          Fee: 0,
+          Code: 'FailedOperation.PhoneNumberInBlacklist',
+          Message: 'phone number in blacklist',
+        };
+      if (phone === THROTTLED)
+        return {
+          ...base,
+          Fee: 0,
+          Code: 'LimitExceeded.PhoneNumberThirtySecondLimit',
+          Message:
+            'the number of sms messages sent from a single mobile number within 30 seconds exceeds the upper limit',
+        };
       return { ...base, Code: 'Ok', Message: 'send success' };
     });
     return { json: { Response: { SendStatusSet: status, RequestId: REQUEST_ID } } };
@@ -119,14 +154,18 @@ describe('tencent-sms', () => {
     const { ch } = await setup({ key: 'wrong-key' });
     const result = await ch.send(msg);
     expect(result).toMatchObject({ ok: false, retryable: false });
-    expect(result.ok === false && result.error).toMatch(/^腾讯云短信发送失败：SecretId\/SecretKey 不正确.*AuthFailure\.SignatureFailure/);
+    expect(result.ok === false && result.error).toMatch(
+      /^腾讯云短信发送失败：SecretId\/SecretKey 不正确.*AuthFailure\.SignatureFailure/,
+    );
   });
 
   it('reports a per-number FailedOperation with only that number to retry', async () => {
     const { ch } = await setup();
     const result = await ch.send({ ...msg, to: ['13800000000', '13700000000'] });
     expect(result).toMatchObject({ ok: false, retryable: false, failedRecipients: ['13700000000'] });
-    expect(result.ok === false && result.error).toContain('13700000000 FailedOperation.PhoneNumberInBlacklist phone number in blacklist');
+    expect(result.ok === false && result.error).toContain(
+      '13700000000 FailedOperation.PhoneNumberInBlacklist phone number in blacklist',
+    );
   });
 
   it('treats a per-number LimitExceeded as retryable', async () => {
@@ -142,7 +181,10 @@ describe('tencent-sms', () => {
     const { ch } = await setup({
       options: { paramNames: ['ticket', 'summary'], templateText: '工单{1}：{2}，请处理。' },
     });
-    const result = await ch.send({ ...msg, templateParams: { ticket: 'FLT-0042', summary: '长'.repeat(100) } });
+    const result = await ch.send({
+      ...msg,
+      templateParams: { ticket: 'FLT-0042', summary: '长'.repeat(100) },
+    });
     // 【信用某市】 6 + 工单 2 + FLT-0042 8 + ： 1 + 100 + ，请处理。 5 = 122 → 2 parts.
     expect(result).toMatchObject({ ok: true, parts: 2 });
     expect(JSON.parse(server.requests[0]!.body).TemplateParamSet).toEqual(['FLT-0042', '长'.repeat(100)]);

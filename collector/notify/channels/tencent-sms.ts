@@ -39,7 +39,10 @@ export const TencentSmsOptions = Type.Object(
      * Which `templateParams` fill the template's {1}, {2}, … in order; the message text fills a
      * name missing from `templateParams`. @defaultValue ["content"]
      */
-    paramNames: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_]+$' }), { default: ['content'], minItems: 0 }),
+    paramNames: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_]+$' }), {
+      default: ['content'],
+      minItems: 0,
+    }),
     /** The approved template text with {1}, {2}…, to count the characters as sent. */
     templateText: Type.Optional(Type.String({ minLength: 1 })),
     /** Longest value of one variable, if the template kind limits it. */
@@ -79,11 +82,16 @@ export function tc3Authorization(r: Tc3Request): string {
     'x-tc-action': r.action.toLowerCase(),
   };
   const canonicalHeaders = signed.map((h) => `${h}:${values[h]}\n`).join('');
-  const canonicalRequest = ['POST', '/', '', canonicalHeaders, signed.join(';'), sha256hex(r.payload)].join('\n');
+  const canonicalRequest = ['POST', '/', '', canonicalHeaders, signed.join(';'), sha256hex(r.payload)].join(
+    '\n',
+  );
   const date = new Date(r.timestamp * 1000).toISOString().slice(0, 10);
   const scope = `${date}/${r.service}/tc3_request`;
-  const stringToSign = ['TC3-HMAC-SHA256', String(r.timestamp), scope, sha256hex(canonicalRequest)].join('\n');
-  const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
+  const stringToSign = ['TC3-HMAC-SHA256', String(r.timestamp), scope, sha256hex(canonicalRequest)].join(
+    '\n',
+  );
+  const hmac = (key: string | Buffer, data: string) =>
+    createHmac('sha256', key).update(data, 'utf8').digest();
   const key = hmac(hmac(hmac(`TC3${r.secretKey}`, date), r.service), 'tc3_request');
   const signature = createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
   return `TC3-HMAC-SHA256 Credential=${r.secretId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`;
@@ -98,7 +106,9 @@ function e164(number: string): string {
 }
 
 function retryableCode(code: string): boolean {
-  return code.startsWith('LimitExceeded') || code.startsWith('InternalError') || code === 'RequestLimitExceeded';
+  return (
+    code.startsWith('LimitExceeded') || code.startsWith('InternalError') || code === 'RequestLimitExceeded'
+  );
 }
 
 interface SendStatus {
@@ -144,7 +154,10 @@ export const tencentSms: ChannelDescriptor<typeof TencentSmsOptions> = {
           ...(templateText
             ? {
                 render: (p: Record<string, string>) =>
-                  templateText.replace(/\{(\d+)\}/g, (w, i: string) => p[options.paramNames[Number(i) - 1] ?? ''] ?? w),
+                  templateText.replace(
+                    /\{(\d+)\}/g,
+                    (w, i: string) => p[options.paramNames[Number(i) - 1] ?? ''] ?? w,
+                  ),
               }
             : {}),
         });
@@ -191,8 +204,11 @@ export const tencentSms: ChannelDescriptor<typeof TencentSmsOptions> = {
           options.timeoutMs,
         );
         if (reply.kind === 'unreachable') return unreachable('腾讯云短信 / Tencent SMS', reply);
-        const response = (reply.json as { Response?: { Error?: { Code?: string; Message?: string }; SendStatusSet?: SendStatus[] } })
-          ?.Response;
+        const response = (
+          reply.json as {
+            Response?: { Error?: { Code?: string; Message?: string }; SendStatusSet?: SendStatus[] };
+          }
+        )?.Response;
         if (response?.Error?.Code) {
           const { Code, Message } = response.Error;
           deps.log.warn({ channel: 'tencent-sms', code: Code }, 'tencent sms request refused');
@@ -207,7 +223,8 @@ export const tencentSms: ChannelDescriptor<typeof TencentSmsOptions> = {
             error: `腾讯云短信发送失败：${zh} / Tencent SMS refused the request: ${Code} ${Message ?? ''}`,
           };
         }
-        if (!Array.isArray(response?.SendStatusSet)) return unexpectedReply('腾讯云短信 / Tencent SMS', reply, now());
+        if (!Array.isArray(response?.SendStatusSet))
+          return unexpectedReply('腾讯云短信 / Tencent SMS', reply, now());
         const byNumber = new Map(response.SendStatusSet.map((s) => [s.PhoneNumber, s]));
         const failed: { given: string; status: SendStatus | undefined }[] = [];
         const serials: string[] = [];
@@ -217,7 +234,10 @@ export const tencentSms: ChannelDescriptor<typeof TencentSmsOptions> = {
           else failed.push({ given, status });
         });
         if (failed.length === 0) {
-          deps.log.debug({ channel: 'tencent-sms', recipients: numbers.length, parts: prepared.parts }, 'tencent sms accepted');
+          deps.log.debug(
+            { channel: 'tencent-sms', recipients: numbers.length, parts: prepared.parts },
+            'tencent sms accepted',
+          );
           return {
             ok: true,
             parts: prepared.parts,
@@ -226,7 +246,11 @@ export const tencentSms: ChannelDescriptor<typeof TencentSmsOptions> = {
           };
         }
         deps.log.warn(
-          { channel: 'tencent-sms', failed: failed.length, codes: failed.map((f) => f.status?.Code ?? 'missing') },
+          {
+            channel: 'tencent-sms',
+            failed: failed.length,
+            codes: failed.map((f) => f.status?.Code ?? 'missing'),
+          },
           'tencent sms refused for some numbers',
         );
         return {
@@ -234,7 +258,9 @@ export const tencentSms: ChannelDescriptor<typeof TencentSmsOptions> = {
           retryable: failed.every((f) => f.status?.Code !== undefined && retryableCode(f.status.Code)),
           error:
             `腾讯云短信未能发送到 ${failed.length}/${numbers.length} 个号码 / Tencent SMS refused ${failed.length} of ${numbers.length} numbers: ` +
-            failed.map((f) => `${f.given} ${f.status?.Code ?? '(no status)'} ${f.status?.Message ?? ''}`.trim()).join('; '),
+            failed
+              .map((f) => `${f.given} ${f.status?.Code ?? '(no status)'} ${f.status?.Message ?? ''}`.trim())
+              .join('; '),
           failedRecipients: failed.map((f) => f.given),
         };
       },

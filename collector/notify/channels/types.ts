@@ -18,7 +18,10 @@ import type { Logger } from '../../../lib/log.js';
  */
 export const SecretRef = Type.Union(
   [
-    Type.Object({ env: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }) }, { additionalProperties: false }),
+    Type.Object(
+      { env: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }) },
+      { additionalProperties: false },
+    ),
     Type.Object({ file: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
   ],
   { description: 'a secret by reference: {"env": "NAME"} or {"file": "/path"}' },

@@ -9,28 +9,42 @@ const KEY = '693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa';
 
 /** WeCom as it behaves: key check, body checks, byte limits, errcode answers with HTTP 200. */
 function wecomStub(req: RecordedRequest) {
-  if (req.method !== 'POST' || req.url.pathname !== '/cgi-bin/webhook/send') return { status: 404, text: 'not found' };
+  if (req.method !== 'POST' || req.url.pathname !== '/cgi-bin/webhook/send')
+    return { status: 404, text: 'not found' };
   if (req.url.searchParams.get('key') !== KEY) {
     return {
       json: {
         errcode: 93000,
-        errmsg: 'invalid webhook url, hint: [1715390000_1_abc], from ip: 127.0.0.1, more info at https://open.work.weixin.qq.com/devtool/query?e=93000',
+        errmsg:
+          'invalid webhook url, hint: [1715390000_1_abc], from ip: 127.0.0.1, more info at https://open.work.weixin.qq.com/devtool/query?e=93000',
       },
     };
   }
-  const body = JSON.parse(req.body) as { msgtype: string; text?: { content: string }; markdown?: { content: string } };
+  const body = JSON.parse(req.body) as {
+    msgtype: string;
+    text?: { content: string };
+    markdown?: { content: string };
+  };
   if (body.msgtype === 'text') {
     if (utf8Bytes(body.text!.content) > 2048) {
-      return { json: { errcode: 40058, errmsg: 'content exceed max length 2048. invalid Request Parameter' } };
+      return {
+        json: { errcode: 40058, errmsg: 'content exceed max length 2048. invalid Request Parameter' },
+      };
     }
   } else if (body.msgtype === 'markdown') {
     if (utf8Bytes(body.markdown!.content) > 4096) {
-      return { json: { errcode: 40058, errmsg: 'markdown.content exceed max length 4096. invalid Request Parameter' } };
+      return {
+        json: {
+          errcode: 40058,
+          errmsg: 'markdown.content exceed max length 4096. invalid Request Parameter',
+        },
+      };
     }
   } else {
     return { json: { errcode: 40008, errmsg: 'invalid message type' } };
   }
-  if (body.text?.content.includes('busy')) return { json: { errcode: 45009, errmsg: 'api freq out of limit' } };
+  if (body.text?.content.includes('busy'))
+    return { json: { errcode: 45009, errmsg: 'api freq out of limit' } };
   return { json: { errcode: 0, errmsg: 'ok' } };
 }
 
@@ -63,7 +77,10 @@ describe('wecom', () => {
     server = await startLoopbackServer(wecomStub);
     const { ch } = channel();
     expect(await ch.send({ ...msg, markdown: '**P1** 磁盘将满' })).toEqual({ ok: true });
-    expect(JSON.parse(server.requests[0]!.body)).toEqual({ msgtype: 'markdown', markdown: { content: '**P1** 磁盘将满' } });
+    expect(JSON.parse(server.requests[0]!.body)).toEqual({
+      msgtype: 'markdown',
+      markdown: { content: '**P1** 磁盘将满' },
+    });
   });
 
   it('treats HTTP 200 with errcode 93000 as a failure that is not retried', async () => {
@@ -71,14 +88,20 @@ describe('wecom', () => {
     const { ch } = channel('wrong-key');
     const result = await ch.send(msg);
     expect(result).toMatchObject({ ok: false, retryable: false });
-    expect(result.ok === false && result.error).toMatch(/^企业微信机器人发送失败：机器人 webhook 地址无效.*errcode 93000/);
+    expect(result.ok === false && result.error).toMatch(
+      /^企业微信机器人发送失败：机器人 webhook 地址无效.*errcode 93000/,
+    );
     expect(result.ok === false && result.error).not.toContain('wrong-key');
   });
 
   it('retries later on errcode 45009 (rate limit)', async () => {
     server = await startLoopbackServer(wecomStub);
     const { ch } = channel();
-    expect(await ch.send({ ...msg, text: 'busy' })).toMatchObject({ ok: false, retryable: true, retryAfterMs: 60_000 });
+    expect(await ch.send({ ...msg, text: 'busy' })).toMatchObject({
+      ok: false,
+      retryable: true,
+      retryAfterMs: 60_000,
+    });
   });
 
   it('cuts text to 2048 bytes and markdown to 4096 bytes at a character boundary, with a marker', async () => {
@@ -122,9 +145,10 @@ describe('wecom', () => {
     await server.close();
     const { deps } = testDeps({ WECOM_KEY: KEY });
     const ch = wecom.create(
-      Value.Default(wecom.options, { endpoint: `${url}/cgi-bin/webhook/send`, key: { env: 'WECOM_KEY' } }) as Parameters<
-        typeof wecom.create
-      >[0],
+      Value.Default(wecom.options, {
+        endpoint: `${url}/cgi-bin/webhook/send`,
+        key: { env: 'WECOM_KEY' },
+      }) as Parameters<typeof wecom.create>[0],
       deps,
     );
     const result = await ch.send(msg);

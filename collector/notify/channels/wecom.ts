@@ -8,8 +8,8 @@
  * key, 45009 for the rate limit), so success is judged by `errcode === 0` only.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { rateLimited, SlidingWindow } from './shared/rate-window.js';
 import { callProvider, unexpectedReply, unreachable } from './shared/provider-http.js';
+import { rateLimited, SlidingWindow } from './shared/rate-window.js';
 import { resolveSecret } from './shared/secrets.js';
 import { truncateUtf8 } from './shared/text-limits.js';
 import { type ChannelDescriptor, type DeliveryResult, SecretRef } from './types.js';
@@ -20,7 +20,10 @@ export const WecomOptions = Type.Object(
      * The robot endpoint without the key.
      * @defaultValue "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
      */
-    endpoint: Type.String({ default: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send', pattern: '^https?://' }),
+    endpoint: Type.String({
+      default: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send',
+      pattern: '^https?://',
+    }),
     /** The robot's `key` (the part after `?key=` in its webhook address). */
     key: SecretRef,
     /** Send `markdown` bodies as markdown (they cannot @-mention by mobile). @defaultValue true */
@@ -69,10 +72,14 @@ export const wecom: ChannelDescriptor<typeof WecomOptions> = {
           ? { msgtype: 'markdown', markdown: { content: cut.text } }
           : {
               msgtype: 'text',
-              text: { content: cut.text, ...(message.to.length > 0 ? { mentioned_mobile_list: message.to } : {}) },
+              text: {
+                content: cut.text,
+                ...(message.to.length > 0 ? { mentioned_mobile_list: message.to } : {}),
+              },
             };
         const slot = window.tryAcquire(now());
-        if (!slot.ok) return rateLimited('企业微信机器人 / WeCom robot', options.perMinute, slot.retryAfterMs);
+        if (!slot.ok)
+          return rateLimited('企业微信机器人 / WeCom robot', options.perMinute, slot.retryAfterMs);
         const reply = await callProvider(
           fetchFn,
           url,

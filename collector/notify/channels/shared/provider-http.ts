@@ -22,7 +22,8 @@ function networkReason(err: unknown): string {
   if (code === 'ECONNREFUSED') return '连接被拒绝 / connection refused';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return '域名解析失败 / DNS lookup failed';
   if (code === 'ECONNRESET') return '连接被重置 / connection reset';
-  if (code?.startsWith('ERR_TLS') || code?.includes('CERT')) return `TLS 证书错误 / TLS certificate error (${code})`;
+  if (code?.startsWith('ERR_TLS') || code?.includes('CERT'))
+    return `TLS 证书错误 / TLS certificate error (${code})`;
   return `网络错误 / network error (${code ?? e?.cause?.message ?? e?.message ?? String(err)})`;
 }
 

@@ -10,7 +10,8 @@ export class SlidingWindow {
     readonly limit: number,
     readonly windowMs: number = 60_000,
   ) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`rate limit must be a positive integer (got ${limit})`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`rate limit must be a positive integer (got ${limit})`);
   }
 
   /** Takes a slot at `now` if one is free; otherwise says how long until the oldest expires. */

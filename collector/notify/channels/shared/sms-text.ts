@@ -25,7 +25,10 @@ export function containsLink(text: string): boolean {
 }
 
 export function stripLinks(text: string): string {
-  return text.replace(LINK, '').replace(/[ \t]{2,}/g, ' ').trim();
+  return text
+    .replace(LINK, '')
+    .replace(/[ \t]{2,}/g, ' ')
+    .trim();
 }
 
 export interface SmsTextPolicy {
@@ -77,8 +80,7 @@ export function prepareSmsParams(input: Record<string, string>, policy: SmsTextP
     if (!longest || charCount(longest[1]) <= 1) {
       return {
         ok: false,
-        error:
-          `短信模板本身超过 ${policy.maxChars} 字，无法发送 / the SMS template alone exceeds ${policy.maxChars} characters`,
+        error: `短信模板本身超过 ${policy.maxChars} 字，无法发送 / the SMS template alone exceeds ${policy.maxChars} characters`,
       };
     }
     const over = total() - policy.maxChars;
