@@ -142,10 +142,18 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('not found: try /metrics\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new Error(`agent cannot listen on ${config.agent.listen}: ${error.message}`, { cause: error })));
-    server.listen(port, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error) =>
+        reject(new Error(`agent cannot listen on ${config.agent.listen}: ${error.message}`, { cause: error })),
+      );
+      server.listen(port, host, () => resolve());
+    });
+  } catch (error) {
+    // Collectors may already hold a helper process; release them so the process can exit.
+    await runner.stop();
+    throw error;
+  }
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;

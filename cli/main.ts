@@ -21,5 +21,6 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   process.stderr.write(`creditops: ${(error as Error).message}\n`);
-  process.exitCode = 1;
+  // Exit now: a half-started daemon may hold timers or helper processes that would keep it alive.
+  process.exit(1);
 }

@@ -68,6 +68,11 @@ healthy "$COLLECTOR_URL/healthz" || { say "采集中心未能启动 / the collec
 
 "${CLI[@]}" agent -c "$DATA/agent.yaml" >>"$DATA/logs/agent.log" 2>&1 &
 pids+=($!)
+for _ in $(seq 1 60); do
+  healthy "http://127.0.0.1:9471/healthz" && break
+  sleep 0.5
+done
+healthy "http://127.0.0.1:9471/healthz" || { say "本机探针未能启动 / the agent did not start; see $DATA/logs/agent.log"; tail -20 "$DATA/logs/agent.log"; exit 1; }
 
 PROMETHEUS=$(command -v prometheus || true)
 ALERTMANAGER=$(command -v alertmanager || command -v prometheus-alertmanager || true)
