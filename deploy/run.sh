@@ -15,8 +15,12 @@ if ! command -v node >/dev/null; then
   say "需要 Node.js 20 或更高版本 / Node.js 20+ is required"; exit 1
 fi
 
-say "安装依赖 / installing dependencies (npm ci)…"
-npm ci --no-audit --no-fund --loglevel=error
+# npm ci starts from scratch (and builds better-sqlite3), so it runs only when the lock file
+# changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "安装依赖 / installing dependencies (npm ci)…"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
 say "编译 / building…"
 npm run --silent build
 
