@@ -1,13 +1,15 @@
 /**
  * The notification channel registry: the one list of channel kinds. Configuration validation
- * derives the allowed `kind` values from these keys; there is no registration by import.
+ * derives the allowed `kind` values from these keys (see {@link ChannelConfig}); there is no
+ * registration by import.
  */
+import { type Static, type TObject, Type } from '@sinclair/typebox';
 import { aliyunSms } from './aliyun-sms.js';
 import { dingtalk } from './dingtalk.js';
 import { smsWebhook } from './sms-webhook.js';
 import { smtp } from './smtp.js';
 import { tencentSms } from './tencent-sms.js';
-import type { ChannelDescriptor } from './types.js';
+import type { Channel, ChannelDeps, ChannelDescriptor } from './types.js';
 import { wecom } from './wecom.js';
 
 export const channels = {
@@ -21,6 +23,36 @@ export const channels = {
 
 export type ChannelKind = keyof typeof channels;
 export const CHANNEL_KINDS = Object.keys(channels) as ChannelKind[];
+
+type ConfigOf<K extends ChannelKind> = { kind: K } & Static<(typeof channels)[K]['options']>;
+/** One configured channel: `kind` plus that kind's options, e.g. `{kind: 'wecom', key: {env: …}}`. */
+export type ChannelConfig = { [K in ChannelKind]: ConfigOf<K> }[ChannelKind];
+
+function withKind(kind: string, options: TObject) {
+  return Type.Object({ kind: Type.Literal(kind), ...options.properties }, { additionalProperties: false });
+}
+
+/**
+ * The schema of one channel's configuration, for the collector's configuration file. It is
+ * discriminated by `kind` with if/then, so a mistake is reported against that kind's options
+ * only (not once per kind, as a plain union would).
+ */
+export const ChannelConfig = Type.Unsafe<ChannelConfig>({
+  type: 'object',
+  required: ['kind'],
+  properties: { kind: { type: 'string', enum: CHANNEL_KINDS } },
+  allOf: CHANNEL_KINDS.map((kind) => ({
+    if: { properties: { kind: { const: kind } }, required: ['kind'] },
+    then: withKind(kind, channels[kind].options),
+  })),
+});
+
+/** Creates the channel a validated configuration describes. */
+export function createChannel(config: ChannelConfig, deps: ChannelDeps): Channel {
+  const { kind, ...options } = config;
+  const descriptor: ChannelDescriptor = channels[kind];
+  return descriptor.create(options as Static<TObject>, deps);
+}
 
 export type {
   Channel,

@@ -31,7 +31,10 @@ export const SmsWebhookOptions = Type.Object(
     url: Type.String({ pattern: '^https?://' }),
     /** @defaultValue "POST" */
     method: Type.Union([Type.Literal('POST'), Type.Literal('PUT'), Type.Literal('GET')], { default: 'POST' }),
-    /** Header values: plain strings, or secrets by reference (tokens). */
+    /**
+     * Header values: plain strings, or secrets by reference; a secret is the whole header value
+     * (e.g. the variable holds `Bearer 3f9a…`).
+     */
     headers: Type.Record(Type.String(), Type.Union([Type.String(), SecretRef]), { default: {} }),
     /** Query parameters added to the URL; values may hold placeholders. */
     query: Type.Record(Type.String(), Type.String(), { default: {} }),
