@@ -4,9 +4,10 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { readProcessStats } from '../lib/process-stats.js';
+import { VERSION } from '../lib/version.js';
 import type { CollectorConfig } from './config.js';
 import { FleetMetrics } from './exposition/fleet-metrics.js';
-import { readProcessStats } from '../lib/process-stats.js';
 import { CollectorMetrics } from './exposition/self-metrics.js';
 import { collectorState } from './plugins/collector-state.js';
 import { sendError } from './routes/errors.js';
@@ -16,7 +17,6 @@ import metricsRoutes from './routes/metrics.js';
 import pushRoutes from './routes/push/index.js';
 import sdRoutes from './routes/sd.js';
 import type { Store } from './store/store.js';
-import { VERSION } from '../lib/version.js';
 
 export interface BuildAppOptions {
   config: CollectorConfig;

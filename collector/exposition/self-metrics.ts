@@ -1,10 +1,10 @@
 /** The collector's own counters, and the renderer that joins them with the fleet's families. */
 import { escapeHelp, formatLabels, formatValue } from '../../lib/exposition.js';
 import type { Labels } from '../../lib/metrics.js';
+import type { ProcessStats } from '../../lib/process-stats.js';
 import type { Agent } from '../store/agents.js';
 import { OWN_FAMILIES, type OwnFamilyName } from './families.js';
 import type { MergedFamily } from './fleet-metrics.js';
-import type { ProcessStats } from '../../lib/process-stats.js';
 
 /** How a push ended, as counted in creditops_collector_pushes_total{result}. */
 export const PUSH_RESULTS = [

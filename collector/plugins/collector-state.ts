@@ -2,9 +2,10 @@
  * What every route needs, decorated onto the root instance: the configuration, the store, the
  * fleet's in-memory metrics, the collector's own counters and the clock.
  */
+
+import type { ProcessStats } from '../../lib/process-stats.js';
 import type { CollectorConfig } from '../config.js';
 import type { FleetMetrics } from '../exposition/fleet-metrics.js';
-import type { ProcessStats } from '../../lib/process-stats.js';
 import type { CollectorMetrics } from '../exposition/self-metrics.js';
 import type { Store } from '../store/store.js';
 import { sharedPlugin } from './shared-plugin.js';
