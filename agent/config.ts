@@ -34,13 +34,19 @@ export const AgentConfig = Type.Object(
         /** The host name the collector labels this agent's metrics with. @defaultValue the machine's host name */
         name: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\s]+$', default: hostname() }),
         /** Where the agent serves /metrics. @defaultValue "127.0.0.1:9471" */
-        listen: Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$', default: '127.0.0.1:9471' }),
+        listen: Type.String({
+          pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$',
+          default: '127.0.0.1:9471',
+        }),
         /** The outbox and state live here. */
         dataDir: Type.String({ minLength: 1, default: './data/agent' }),
         procRoot: Type.String({ default: '/proc' }),
         sysRoot: Type.String({ default: '/sys' }),
         rootfs: Type.String({ default: '/' }),
-        logLevel: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
+        logLevel: Type.Union(
+          LOG_LEVELS.map((l) => Type.Literal(l)),
+          { default: 'info' },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -63,9 +69,26 @@ export const AgentConfig = Type.Object(
 );
 
 export type AgentConfig = {
-  agent: { name: string; listen: string; dataDir: string; procRoot: string; sysRoot: string; rootfs: string; logLevel: string };
-  push: { url: string; tokenFile?: string; tokenEnv: string; intervalSeconds: number; timeoutSeconds: number };
-  collectors: Record<string, { enabled: boolean; intervalSeconds: number; timeoutSeconds: number } & Record<string, unknown>>;
+  agent: {
+    name: string;
+    listen: string;
+    dataDir: string;
+    procRoot: string;
+    sysRoot: string;
+    rootfs: string;
+    logLevel: string;
+  };
+  push: {
+    url: string;
+    tokenFile?: string;
+    tokenEnv: string;
+    intervalSeconds: number;
+    timeoutSeconds: number;
+  };
+  collectors: Record<
+    string,
+    { enabled: boolean; intervalSeconds: number; timeoutSeconds: number } & Record<string, unknown>
+  >;
 };
 
 export function parseAgentConfig(text: string, file: string): AgentConfig {

@@ -37,7 +37,9 @@ export function readAgentToken(config: AgentConfig): string | undefined {
     try {
       return readFileSync(config.push.tokenFile, 'utf8').trim();
     } catch (cause) {
-      throw new Error(`cannot read push.tokenFile ${config.push.tokenFile}: ${(cause as Error).message}`, { cause });
+      throw new Error(`cannot read push.tokenFile ${config.push.tokenFile}: ${(cause as Error).message}`, {
+        cause,
+      });
     }
   }
   const fromEnv = process.env[config.push.tokenEnv];
@@ -46,8 +48,15 @@ export function readAgentToken(config: AgentConfig): string | undefined {
 
 export function scheduledCollectors(config: AgentConfig, log: Logger): ScheduledCollector[] {
   const scheduled: ScheduledCollector[] = [];
-  for (const [name, descriptor] of Object.entries(collectors) as [string, CollectorDescriptor<Record<string, unknown>>][]) {
-    const section = config.collectors[name] ?? { enabled: true, intervalSeconds: descriptor.defaultIntervalSeconds, timeoutSeconds: descriptor.defaultTimeoutSeconds };
+  for (const [name, descriptor] of Object.entries(collectors) as [
+    string,
+    CollectorDescriptor<Record<string, unknown>>,
+  ][]) {
+    const section = config.collectors[name] ?? {
+      enabled: true,
+      intervalSeconds: descriptor.defaultIntervalSeconds,
+      timeoutSeconds: descriptor.defaultTimeoutSeconds,
+    };
     if (!section.enabled) continue;
     const { enabled: _e, intervalSeconds, timeoutSeconds, ...options } = section;
     scheduled.push({
@@ -65,7 +74,10 @@ function splitListen(listen: string): { host: string; port: number } {
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
 }
 
-export async function startAgent(config: AgentConfig, log: Logger = createLogger('creditops-agent', config.agent.logLevel)): Promise<RunningAgent> {
+export async function startAgent(
+  config: AgentConfig,
+  log: Logger = createLogger('creditops-agent', config.agent.logLevel),
+): Promise<RunningAgent> {
   const token = config.push.url ? readAgentToken(config) : undefined;
   if (config.push.url && !token) {
     throw new Error(
@@ -86,7 +98,9 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
             check: 'agent.collector',
             target: state.name,
             status: state.success ? 'OK' : 'CRIT',
-            summary: state.success ? `采集器 ${state.name} 正常` : `采集器 ${state.name} 失败：${state.error ?? '未知原因'}`,
+            summary: state.success
+              ? `采集器 ${state.name} 正常`
+              : `采集器 ${state.name} 失败：${state.error ?? '未知原因'}`,
           },
         ],
         state.lastRunAt ?? Date.now(),
@@ -98,14 +112,22 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   const ownFamilies = async (): Promise<MetricFamily[]> => {
     const registry = new MetricRegistry();
     registry.gauge('creditops_agent_build_info', 'The agent build; always 1.').set({ version: VERSION }, 1);
-    registry.gauge('creditops_agent_outbox_pending', 'Check results waiting for the collector to acknowledge them.').value(outbox.size);
-    registry.counter('creditops_agent_outbox_dropped_total', 'Check results dropped because the outbox was full.').value(outbox.dropped);
+    registry
+      .gauge('creditops_agent_outbox_pending', 'Check results waiting for the collector to acknowledge them.')
+      .value(outbox.size);
+    registry
+      .counter('creditops_agent_outbox_dropped_total', 'Check results dropped because the outbox was full.')
+      .value(outbox.dropped);
     if (pusher) {
       const pushes = registry.counter('creditops_agent_pushes_total', 'Pushes to the collector by result.');
       for (const [result, count] of Object.entries(pusher.counts)) pushes.set({ result }, count);
-      registry.gauge('creditops_agent_push_duration_seconds', 'Duration of the last push.').value(pusher.lastDurationSeconds);
+      registry
+        .gauge('creditops_agent_push_duration_seconds', 'Duration of the last push.')
+        .value(pusher.lastDurationSeconds);
       if (pusher.lastSuccessAt) {
-        registry.gauge('creditops_agent_last_push_success_timestamp_seconds', 'When a push last succeeded.').value(pusher.lastSuccessAt / 1000);
+        registry
+          .gauge('creditops_agent_last_push_success_timestamp_seconds', 'When a push last succeeded.')
+          .value(pusher.lastSuccessAt / 1000);
       }
     }
     verdicts.write(registry, Date.now());
@@ -145,7 +167,9 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error) =>
-        reject(new Error(`agent cannot listen on ${config.agent.listen}: ${error.message}`, { cause: error })),
+        reject(
+          new Error(`agent cannot listen on ${config.agent.listen}: ${error.message}`, { cause: error }),
+        ),
       );
       server.listen(port, host, () => resolve());
     });
@@ -174,14 +198,20 @@ export async function startAgent(config: AgentConfig, log: Logger = createLogger
       inventory: () => readInventory({ metricsAddress: `${host}:${boundPort}` }),
     });
     // Refresh the agent's own metrics before each push so they travel too.
-    const refresh = setInterval(() => void ownFamilies().then((f) => (latestOwn = f)), config.push.intervalSeconds * 1000);
+    const refresh = setInterval(
+      () => void ownFamilies().then((f) => (latestOwn = f)),
+      config.push.intervalSeconds * 1000,
+    );
     refresh.unref();
     latestOwn = await ownFamilies();
     pusher.start();
     const stopRefresh = () => clearInterval(refresh);
     server.once('close', stopRefresh);
   }
-  log.info({ url: `${url}/metrics`, collector: config.push.url || '(none)', name: config.agent.name }, 'agent started');
+  log.info(
+    { url: `${url}/metrics`, collector: config.push.url || '(none)', name: config.agent.name },
+    'agent started',
+  );
 
   return {
     url,

@@ -3,12 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { MetricRegistry } from '../lib/metrics.js';
 import { Outbox } from './outbox.js';
 import { VerdictRecorder } from './verdicts.js';
-import { MetricRegistry } from '../lib/metrics.js';
 
 const log = pino({ level: 'silent' });
-const result = (summary: string) => ({ check: 'c', status: 'OK' as const, summary, observedAt: '2026-12-03T00:00:00Z' });
+const result = (summary: string) => ({
+  check: 'c',
+  status: 'OK' as const,
+  summary,
+  observedAt: '2026-12-03T00:00:00Z',
+});
 
 describe('Outbox', () => {
   it('keeps unacknowledged results across a restart and keeps numbering', () => {

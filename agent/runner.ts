@@ -102,9 +102,18 @@ export class CollectorRunner {
       }
     }
     const own = new MetricRegistry();
-    const success = own.gauge('creditops_collector_success', 'Whether the collector succeeded on its last run (1) or failed or timed out (0).');
-    const duration = own.gauge('creditops_collector_duration_seconds', 'How long the collector took on its last run.');
-    const timeouts = own.counter('creditops_collector_timeouts_total', 'Runs of the collector abandoned at its timeout.');
+    const success = own.gauge(
+      'creditops_collector_success',
+      'Whether the collector succeeded on its last run (1) or failed or timed out (0).',
+    );
+    const duration = own.gauge(
+      'creditops_collector_duration_seconds',
+      'How long the collector took on its last run.',
+    );
+    const timeouts = own.counter(
+      'creditops_collector_timeouts_total',
+      'Runs of the collector abandoned at its timeout.',
+    );
     for (const state of this.states.values()) {
       if (state.lastRunAt === undefined) continue;
       success.set({ collector: state.name }, state.success ? 1 : 0);

@@ -54,8 +54,14 @@ export class VerdictRecorder {
   }
 
   write(registry: MetricRegistry, now: number): void {
-    const status = registry.gauge('creditops_check_status', 'Latest verdict of a check: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN.');
-    const since = registry.gauge('creditops_check_status_change_timestamp_seconds', 'When the check last changed status.');
+    const status = registry.gauge(
+      'creditops_check_status',
+      'Latest verdict of a check: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN.',
+    );
+    const since = registry.gauge(
+      'creditops_check_status_change_timestamp_seconds',
+      'When the check last changed status.',
+    );
     for (const [key, entry] of this.latest) {
       if (now - entry.observedAt > this.forgetSeconds * 1000) {
         this.latest.delete(key);

@@ -44,7 +44,9 @@ const agentCases: [string, string, string[]][] = [
   [
     'a listen address without a port',
     'agent:\n  listen: localhost\n',
-    ['f.yaml:2:11 agent.listen: must match pattern "^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$" (got "localhost")'],
+    [
+      'f.yaml:2:11 agent.listen: must match pattern "^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$" (got "localhost")',
+    ],
   ],
   [
     'two problems at once',
@@ -54,7 +56,13 @@ const agentCases: [string, string, string[]][] = [
       'f.yaml:4:20 push.intervalSeconds: must be number (got "15")',
     ],
   ],
-  ['a YAML syntax error', 'agent:\n  name: [web\n', ['f.yaml:3:1 (top level): YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]']],
+  [
+    'a YAML syntax error',
+    'agent:\n  name: [web\n',
+    [
+      'f.yaml:3:1 (top level): YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ],
+  ],
 ];
 
 describe('agent configuration errors', () => {
@@ -81,9 +89,19 @@ describe('collector configuration errors', () => {
 
 describe('creditops check-config', () => {
   const cli = (args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'main.ts'), 'check-config', ...args]).then(
+    run(process.execPath, [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'main.ts'),
+      'check-config',
+      ...args,
+    ]).then(
       (r) => ({ code: 0, ...r }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({
+        code: e.code,
+        stdout: e.stdout,
+        stderr: e.stderr,
+      }),
     );
 
   it('accepts the shipped examples and rejects a bad file with every problem and exit code 1', async () => {

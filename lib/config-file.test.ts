@@ -20,7 +20,8 @@ function diagnostics(text: string) {
   try {
     parseConfig(Schema, text, 'x.yaml');
   } catch (error) {
-    if (error instanceof ConfigError) return error.diagnostics.map((d) => `${d.line}:${d.column} ${d.key}: ${d.message}`);
+    if (error instanceof ConfigError)
+      return error.diagnostics.map((d) => `${d.line}:${d.column} ${d.key}: ${d.message}`);
     throw error;
   }
   return [];
@@ -28,7 +29,9 @@ function diagnostics(text: string) {
 
 describe('parseConfig', () => {
   it('fills defaults, nested ones included', () => {
-    expect(parseConfig(Schema, '', 'x.yaml')).toEqual({ server: { listen: '127.0.0.1:1', level: 'info', timeoutSeconds: 5 } });
+    expect(parseConfig(Schema, '', 'x.yaml')).toEqual({
+      server: { listen: '127.0.0.1:1', level: 'info', timeoutSeconds: 5 },
+    });
     expect(parseConfig(Schema, 'server:\n  timeoutSeconds: 9\n', 'x.yaml').server).toEqual({
       listen: '127.0.0.1:1',
       level: 'info',

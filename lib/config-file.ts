@@ -5,7 +5,7 @@
  *   agent.yaml:12:5 collectors.filesystem.statfsTimeoutSeconds: must be number (got "fast")
  */
 import { readFileSync } from 'node:fs';
-import type { TSchema, Static } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 
@@ -64,7 +64,11 @@ function describe(error: ErrorObject, value: unknown): { path: string[]; key: bo
   switch (error.keyword) {
     case 'additionalProperties': {
       const extra = (error.params as { additionalProperty: string }).additionalProperty;
-      return { path: [...path, extra], key: true, message: 'unknown key (check the spelling; see the configuration reference)' };
+      return {
+        path: [...path, extra],
+        key: true,
+        message: 'unknown key (check the spelling; see the configuration reference)',
+      };
     }
     case 'required': {
       const missing = (error.params as { missingProperty: string }).missingProperty;
@@ -77,7 +81,11 @@ function describe(error: ErrorObject, value: unknown): { path: string[]; key: bo
         message: `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')} (got ${JSON.stringify(value)})`,
       };
     default:
-      return { path, key: false, message: `${error.message ?? error.keyword}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}` };
+      return {
+        path,
+        key: false,
+        message: `${error.message ?? error.keyword}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`,
+      };
   }
 }
 
@@ -103,7 +111,12 @@ export function parseConfig<S extends TSchema>(schema: S, text: string, file: st
   };
   if (doc.errors.length > 0) {
     throw new ConfigError(
-      doc.errors.map((e) => ({ file, ...at(e.pos[0]), key: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+      doc.errors.map((e) => ({
+        file,
+        ...at(e.pos[0]),
+        key: '',
+        message: `YAML syntax: ${e.message.split('\n')[0]}`,
+      })),
     );
   }
   const data = doc.toJS() ?? {};

@@ -40,7 +40,9 @@ describe('MetricRegistry', () => {
   it('refuses bad names and a type clash at once', () => {
     const registry = new MetricRegistry();
     expect(() => registry.gauge('1bad', 'x')).toThrow(MetricNameError);
-    expect(() => registry.gauge('ok', 'x').set({ 'bad-label': 'v' }, 1)).toThrow(/invalid label name "bad-label"/);
+    expect(() => registry.gauge('ok', 'x').set({ 'bad-label': 'v' }, 1)).toThrow(
+      /invalid label name "bad-label"/,
+    );
     expect(() => registry.gauge('ok', 'x').set({ __name__: 'v' }, 1)).toThrow(/__/);
     registry.gauge('same', 'x');
     expect(() => registry.counter('same', 'x')).toThrow(/declared as gauge and as counter/);

@@ -2,7 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseBootTime, parseMaxFds, parseProcStat, parseStatusRss, readProcessStats } from './process-stats.js';
+import {
+  parseBootTime,
+  parseMaxFds,
+  parseProcStat,
+  parseStatusRss,
+  readProcessStats,
+} from './process-stats.js';
 
 // A real /proc/self/stat line with a command name containing a space and a parenthesis.
 const STAT =

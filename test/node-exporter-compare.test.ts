@@ -6,8 +6,16 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ParsedSample, familyNames, parseExposition } from './helpers/exposition.js';
-import { type Daemon, freePort, httpText, startCreditops, startProcess, tempDir, waitFor } from './helpers/processes.js';
+import { familyNames, type ParsedSample, parseExposition } from './helpers/exposition.js';
+import {
+  type Daemon,
+  freePort,
+  httpText,
+  startCreditops,
+  startProcess,
+  tempDir,
+  waitFor,
+} from './helpers/processes.js';
 
 /** Families a dashboard for this host cannot do without; both sides must have them. */
 const CORE = [
@@ -38,7 +46,8 @@ const NEWER_LABELS: Record<string, string[]> = { node_network_info: ['adminstate
 function labelNames(samples: ParsedSample[], name: string): string {
   const keys = new Set<string>();
   const newer = NEWER_LABELS[name] ?? [];
-  for (const s of samples) if (s.name === name) for (const k of Object.keys(s.labels)) if (!newer.includes(k)) keys.add(k);
+  for (const s of samples)
+    if (s.name === name) for (const k of Object.keys(s.labels)) if (!newer.includes(k)) keys.add(k);
   return [...keys].sort().join(',');
 }
 
@@ -51,7 +60,10 @@ describe('agent compared with prometheus-node-exporter', () => {
   beforeAll(async () => {
     const [agentPort, exporterPort] = await Promise.all([freePort(), freePort()]);
     const agentConfig = join(dir.path, 'agent.yaml');
-    writeFileSync(agentConfig, `agent:\n  listen: 127.0.0.1:${agentPort}\n  dataDir: ${join(dir.path, 'agent')}\n`);
+    writeFileSync(
+      agentConfig,
+      `agent:\n  listen: 127.0.0.1:${agentPort}\n  dataDir: ${join(dir.path, 'agent')}\n`,
+    );
     daemons.push(startCreditops('agent', ['agent', '-c', agentConfig]));
     daemons.push(
       startProcess('node_exporter', 'prometheus-node-exporter', [
@@ -59,14 +71,24 @@ describe('agent compared with prometheus-node-exporter', () => {
         '--collector.processes',
       ]),
     );
-    agentText = await waitFor('agent /metrics with filesystems', async () => {
-      const { status, text } = await httpText(`http://127.0.0.1:${agentPort}/metrics`);
-      return status === 200 && text.includes('node_filesystem_size_bytes') ? text : undefined;
-    }, 30_000, daemons);
-    exporterText = await waitFor('node_exporter /metrics', async () => {
-      const { status, text } = await httpText(`http://127.0.0.1:${exporterPort}/metrics`);
-      return status === 200 ? text : undefined;
-    }, 30_000, daemons);
+    agentText = await waitFor(
+      'agent /metrics with filesystems',
+      async () => {
+        const { status, text } = await httpText(`http://127.0.0.1:${agentPort}/metrics`);
+        return status === 200 && text.includes('node_filesystem_size_bytes') ? text : undefined;
+      },
+      30_000,
+      daemons,
+    );
+    exporterText = await waitFor(
+      'node_exporter /metrics',
+      async () => {
+        const { status, text } = await httpText(`http://127.0.0.1:${exporterPort}/metrics`);
+        return status === 200 ? text : undefined;
+      },
+      30_000,
+      daemons,
+    );
   });
 
   afterAll(async () => {
@@ -80,7 +102,9 @@ describe('agent compared with prometheus-node-exporter', () => {
   });
 
   it('every node_* family of the agent exists in node_exporter, with the same label names', () => {
-    const ours = [...familyNames(agentText)].filter((n) => n.startsWith('node_') && !NEWER_THAN_DEBIAN.has(n));
+    const ours = [...familyNames(agentText)].filter(
+      (n) => n.startsWith('node_') && !NEWER_THAN_DEBIAN.has(n),
+    );
     const theirs = familyNames(exporterText);
     expect(ours.filter((n) => !theirs.has(n))).toEqual([]);
     const agentSamples = parseExposition(agentText);
@@ -88,7 +112,10 @@ describe('agent compared with prometheus-node-exporter', () => {
     const mismatched = ours
       .filter((n) => agentSamples.some((s) => s.name === n) && exporterSamples.some((s) => s.name === n))
       .filter((n) => labelNames(agentSamples, n) !== labelNames(exporterSamples, n))
-      .map((n) => `${n}: agent {${labelNames(agentSamples, n)}} vs node_exporter {${labelNames(exporterSamples, n)}}`);
+      .map(
+        (n) =>
+          `${n}: agent {${labelNames(agentSamples, n)}} vs node_exporter {${labelNames(exporterSamples, n)}}`,
+      );
     expect(mismatched).toEqual([]);
   });
 
@@ -96,7 +123,9 @@ describe('agent compared with prometheus-node-exporter', () => {
     const a = parseExposition(agentText);
     const e = parseExposition(exporterText);
     const one = (samples: ParsedSample[], name: string, labels: Record<string, string> = {}) => {
-      const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+      const found = samples.filter(
+        (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+      );
       expect(found, `${name}${JSON.stringify(labels)}`).toHaveLength(1);
       return found[0]!.value;
     };
@@ -104,7 +133,8 @@ describe('agent compared with prometheus-node-exporter', () => {
     const ourRoot = one(a, 'node_filesystem_size_bytes', { mountpoint: '/' });
     const theirRoot = one(e, 'node_filesystem_size_bytes', { mountpoint: '/' });
     expect(Math.abs(ourRoot - theirRoot) / theirRoot).toBeLessThan(0.01);
-    const cpus = (samples: ParsedSample[]) => new Set(samples.filter((s) => s.name === 'node_cpu_seconds_total').map((s) => s.labels.cpu)).size;
+    const cpus = (samples: ParsedSample[]) =>
+      new Set(samples.filter((s) => s.name === 'node_cpu_seconds_total').map((s) => s.labels.cpu)).size;
     expect(cpus(a)).toBeGreaterThan(0);
     expect(cpus(a)).toBe(cpus(e));
   });

@@ -29,7 +29,10 @@ for await (const line of lines) {
     await runner.runAll();
     bytes = formatExposition(runner.families()).length;
   }
-  const failed = runner.allStates().filter((s) => !s.success).map((s) => `${s.name}: ${s.error}`);
+  const failed = runner
+    .allStates()
+    .filter((s) => !s.success)
+    .map((s) => `${s.name}: ${s.error}`);
   process.stdout.write(`${JSON.stringify({ done: cycles, bytes, failed })}\n`);
 }
 await runner.stop();

@@ -108,7 +108,9 @@ class ExporterSide {
     readonly port: number,
     args: string[],
   ) {
-    this.child = spawn('prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${port}`, ...args], { stdio: 'ignore' });
+    this.child = spawn('prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${port}`, ...args], {
+      stdio: 'ignore',
+    });
   }
 
   async ready(): Promise<void> {
@@ -125,7 +127,8 @@ class ExporterSide {
 
   async scrapes(n: number): Promise<number> {
     let bytes = 0;
-    for (let i = 0; i < n; i++) bytes = (await (await fetch(`http://127.0.0.1:${this.port}/metrics`)).text()).length;
+    for (let i = 0; i < n; i++)
+      bytes = (await (await fetch(`http://127.0.0.1:${this.port}/metrics`)).text()).length;
     return bytes;
   }
 }
@@ -136,7 +139,21 @@ async function measure(pid: number, work: () => Promise<unknown>): Promise<numbe
   return (cpuSeconds(pid) - before) / CYCLES;
 }
 
-const LIKE_FOR_LIKE = ['cpu', 'stat', 'meminfo', 'loadavg', 'filesystem', 'diskstats', 'netdev', 'netclass', 'time', 'timex', 'filefd', 'processes', 'uname'];
+const LIKE_FOR_LIKE = [
+  'cpu',
+  'stat',
+  'meminfo',
+  'loadavg',
+  'filesystem',
+  'diskstats',
+  'netdev',
+  'netclass',
+  'time',
+  'timex',
+  'filefd',
+  'processes',
+  'uname',
+];
 
 async function main(): Promise<void> {
   const agent = new AgentSide();
@@ -160,7 +177,9 @@ async function main(): Promise<void> {
   for (let round = 0; round < ROUNDS; round++) {
     agentCpu.push(await measure(agent.pid, async () => (agentBytes = (await agent.cycles(CYCLES)).bytes)));
     for (const [i, e] of exporters.entries()) {
-      exporterCpu[i]!.push(await measure(e.child.pid!, async () => (exporterBytes[i] = await e.scrapes(CYCLES))));
+      exporterCpu[i]!.push(
+        await measure(e.child.pid!, async () => (exporterBytes[i] = await e.scrapes(CYCLES))),
+      );
     }
   }
   const agentRss = peakRssBytes(agent.pid);
@@ -189,7 +208,9 @@ async function main(): Promise<void> {
   const ms = (s: number) => `${(s * 1000).toFixed(2)} ms`;
   const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
   console.log(`bench/agent: ${ROUNDS} rounds × ${CYCLES} cycles, medians`);
-  console.log(`  creditops agent                  CPU/cycle ${ms(results.agent.cpuSecondsPerCycle)}  peak RSS ${mib(agentRss)}  exposition ${agentBytes} B`);
+  console.log(
+    `  creditops agent                  CPU/cycle ${ms(results.agent.cpuSecondsPerCycle)}  peak RSS ${mib(agentRss)}  exposition ${agentBytes} B`,
+  );
   for (const p of results.peers) {
     console.log(
       `  ${p.name.padEnd(32)} CPU/scrape ${ms(p.cpuSecondsPerScrape)}  peak RSS ${mib(p.peakRssBytes)}  exposition ${p.expositionBytes} B`,

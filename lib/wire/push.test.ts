@@ -6,7 +6,16 @@ const valid = () => ({
   agent: { name: 'web-01', version: '0.1.0', intervalSeconds: 15, startedAt: '2026-12-03T08:00:00Z' },
   sentAt: '2026-12-03T08:00:15.123Z',
   families: [{ name: 'node_load1', help: '1m load', type: 'gauge', samples: [{ labels: {}, value: 0.5 }] }],
-  checks: [{ seq: 1, check: 'agent.collector', target: 'cpu', status: 'OK', summary: '正常', observedAt: '2026-12-03T08:00:00Z' }],
+  checks: [
+    {
+      seq: 1,
+      check: 'agent.collector',
+      target: 'cpu',
+      status: 'OK',
+      summary: '正常',
+      observedAt: '2026-12-03T08:00:00Z',
+    },
+  ],
 });
 
 describe('push payload schema', () => {

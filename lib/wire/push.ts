@@ -110,7 +110,9 @@ export type PushResponse = Static<typeof PushResponse>;
 const ajv = new Ajv({ allErrors: true, strict: false });
 ajv.addFormat('date-time', {
   type: 'string',
-  validate: (s: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)),
+  validate: (s: string) =>
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s) &&
+    !Number.isNaN(Date.parse(s)),
 });
 const validatePayload = ajv.compile(PushPayload);
 
@@ -122,11 +124,17 @@ export interface WireError {
 function describe(error: ErrorObject): WireError {
   const path = error.instancePath || '/';
   if (error.keyword === 'additionalProperties') {
-    return { path, message: `unknown property "${(error.params as { additionalProperty: string }).additionalProperty}"` };
+    return {
+      path,
+      message: `unknown property "${(error.params as { additionalProperty: string }).additionalProperty}"`,
+    };
   }
   if (error.keyword === 'propertyNames' || error.propertyName !== undefined) {
     const name = error.propertyName ?? (error.params as { propertyName?: string }).propertyName;
-    return { path, message: `invalid name "${name}": must match [a-zA-Z_][a-zA-Z0-9_]* and not start with "__"` };
+    return {
+      path,
+      message: `invalid name "${name}": must match [a-zA-Z_][a-zA-Z0-9_]* and not start with "__"`,
+    };
   }
   return { path, message: error.message ?? error.keyword };
 }
@@ -137,7 +145,11 @@ export function checkPushPayload(value: unknown): WireError[] {
   const errors = (validatePayload.errors ?? []).map(describe);
   // A union of literal strings reports one error per member; keep the first per path.
   const seen = new Set<string>();
-  return errors.filter((e) => (seen.has(e.path) ? false : (seen.add(e.path), true)));
+  return errors.filter((e) => {
+    if (seen.has(e.path)) return false;
+    seen.add(e.path);
+    return true;
+  });
 }
 
 export function encodeValue(value: number): number | 'NaN' | '+Inf' | '-Inf' {

@@ -29,7 +29,8 @@ export function parseExposition(text: string): ParsedSample[] {
       name = line.slice(0, line.indexOf(' '));
     }
     const raw = line.slice(space + 1);
-    const value = raw === '+Inf' ? Number.POSITIVE_INFINITY : raw === '-Inf' ? Number.NEGATIVE_INFINITY : Number(raw);
+    const value =
+      raw === '+Inf' ? Number.POSITIVE_INFINITY : raw === '-Inf' ? Number.NEGATIVE_INFINITY : Number(raw);
     samples.push({ name, labels, value });
   }
   return samples;
