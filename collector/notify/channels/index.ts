@@ -43,6 +43,7 @@ export const ChannelConfig = Type.Unsafe<ChannelConfig>({
   properties: { kind: { type: 'string', enum: CHANNEL_KINDS } },
   allOf: CHANNEL_KINDS.map((kind) => ({
     if: { properties: { kind: { const: kind } }, required: ['kind'] },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword, not a thenable
     then: withKind(kind, channels[kind].options),
   })),
 });

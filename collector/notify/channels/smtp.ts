@@ -136,7 +136,8 @@ export function describeSmtpFailure(
   }
   if (e.code === 'ETIMEDOUT' || e.code === 'ECONNECTION' || /ETIMEDOUT|timeout/i.test(text)) {
     const hint =
-      options.mode === 'starttls' && /greeting/i.test(text)
+      options.mode === 'starttls' &&
+      (/greeting/i.test(text) || (err as { timeoutType?: string }).timeoutType === 'GREETING_TIMEOUT')
         ? {
             zh: '；若该端口为 465（implicit TLS），请使用 mode: implicit-tls',
             en: '; if this is port 465 (implicit TLS), use mode implicit-tls',
@@ -201,7 +202,9 @@ export const smtp: ChannelDescriptor<typeof SmtpOptions> = {
       },
       connectionTimeout: options.timeoutMs,
       greetingTimeout: options.timeoutMs,
-      socketTimeout: options.timeoutMs,
+      // Longer than the greeting timeout, so a server that never greets (an implicit-TLS port
+      // spoken to in STARTTLS mode) is reported as such rather than as an idle socket.
+      socketTimeout: options.timeoutMs * 2,
       // Attachments come from our own code as content, never as paths or URLs to fetch.
       disableFileAccess: true,
       disableUrlAccess: true,
