@@ -279,7 +279,7 @@ describe.runIf(available)('backup sets of a real PostgreSQL 15', () => {
   afterAll(async () => collector?.close());
 
   it('reports age, size, count and room for the next backup', () => {
-    const L = { set: 'daily', kind: 'pg_dump_custom' };
+    const L = { set: 'daily', backup_kind: 'pg_dump_custom' };
     expect(value(first, 'creditops_backup_count', L)).toBe(2); // notes.txt does not match the glob
     expect(value(first, 'creditops_backup_newest_age_seconds', L)).toBeLessThan(600);
     expect(value(first, 'creditops_backup_newest_size_bytes', L)).toBeGreaterThan(10_000);

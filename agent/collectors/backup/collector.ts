@@ -2,7 +2,7 @@
  * The backup collector: for each configured backup set, how old, how big and how many its
  * backups are, whether the newest still fits on its volume, whether each backup is intact
  * (verified once per backup, remembered by file identity), and whether the newest dump restores
- * (a restore test on a schedule). Metrics are creditops_backup_*{set,kind}; verdicts are
+ * (a restore test on a schedule). Metrics are creditops_backup_*{set,backup_kind}; verdicts are
  * backup.freshness, backup.size, backup.integrity, backup.space and backup.restore_test.
  *
  * collect() only scans and reports, so it stays fast: verifications and restore tests run in the
@@ -210,7 +210,7 @@ class BackupCollector implements Collector {
   }
 
   private async collectSet(set: SetOptions, ctx: CollectContext): Promise<BackupEntry[]> {
-    const L = { set: set.name, kind: set.kind };
+    const L = { set: set.name, backup_kind: set.kind };
     const r = ctx.registry;
     const now = this.now();
     let entries: BackupEntry[];
