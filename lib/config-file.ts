@@ -126,7 +126,7 @@ export function parseConfig<S extends TSchema>(schema: S, text: string, file: st
   const diagnostics: Diagnostic[] = [];
   for (const error of validate.errors ?? []) {
     // Unions report one error per branch; the first one per location is the useful one.
-    if (error.keyword === 'anyOf' || error.keyword === 'oneOf') continue;
+    if (error.keyword === 'anyOf' || error.keyword === 'oneOf' || error.keyword === 'if') continue;
     const d = describe(error, valueAt(data, segments(error.instancePath)));
     const key = d.path.join('.');
     if (seen.has(key)) continue;
