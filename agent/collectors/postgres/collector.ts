@@ -145,6 +145,12 @@ export const PostgresOptionsSchema = Type.Object({
     default: 300,
     description: 'How often the per-database pass (one connection per database, in turn) runs.',
   }),
+  securityIntervalSeconds: Type.Number({
+    minimum: 0,
+    maximum: 86_400,
+    default: 300,
+    description: 'How often the security baseline is judged (its verdicts are repeated in between).',
+  }),
   thresholds: ThresholdsSchema,
 });
 
@@ -173,6 +179,8 @@ interface ServerState {
   tables: Map<string, Row[]>;
   skipped: Map<string, string>;
   lastPerDatabaseAt: number;
+  security: Verdict[];
+  securityAt: number;
 }
 
 function num(value: unknown): number | undefined {
@@ -262,6 +270,8 @@ class PostgresCollector implements Collector {
       tables: new Map(),
       skipped: new Map(),
       lastPerDatabaseAt: Number.NEGATIVE_INFINITY,
+      security: [],
+      securityAt: Number.NEGATIVE_INFINITY,
     }));
   }
 
@@ -418,8 +428,7 @@ class PostgresCollector implements Collector {
 
         const settings: Record<string, string> = {};
         await group('settings', async () => {
-          for (const r of await q.query(Q.SETTINGS, [Q.SETTING_NAMES]))
-            settings[str(r.name)] = str(r.setting);
+          for (const r of await q.query(Q.SETTINGS)) settings[str(r.name)] = str(r.setting);
           for (const n of [
             'max_connections',
             'superuser_reserved_connections',
@@ -545,7 +554,7 @@ class PostgresCollector implements Collector {
             'pg_stat_activity_max_tx_duration',
             'max duration in seconds any active transaction has been running',
           );
-          for (const r of await q.query(Q.ACTIVITY, [Q.ACTIVITY_STATES])) {
+          for (const r of await q.query(Q.ACTIVITY)) {
             const d = { ...L, datname: str(r.datname), state: str(r.state) };
             count.set(d, num(r.count) ?? 0);
             maxTx.set(d, num(r.max_tx_duration) ?? 0);
@@ -554,7 +563,13 @@ class PostgresCollector implements Collector {
           clientBackends = num(summary.client_backends) ?? 0;
           sessions.longestTransactionSeconds = num(summary.longest_transaction_seconds) ?? 0;
           sessions.longestIdleInTransactionSeconds = num(summary.longest_idle_in_transaction_seconds) ?? 0;
-          sessions.top = (await q.query(Q.ACTIVITY_TOP)).map((r) => ({ ...r, pid: num(r.pid) }));
+          // Evidence is only needed when a session check is about to complain.
+          if (
+            sessions.longestTransactionSeconds >= t.longTransactionWarnSeconds ||
+            sessions.longestIdleInTransactionSeconds >= t.idleInTransactionWarnSeconds
+          ) {
+            sessions.top = (await q.query(Q.ACTIVITY_TOP)).map((r) => ({ ...r, pid: num(r.pid) }));
+          }
           reg
             .gauge(
               'creditops_postgres_client_backends',
@@ -586,7 +601,7 @@ class PostgresCollector implements Collector {
 
         await group('locks', async () => {
           const count = reg.gauge('pg_locks_count', 'Number of locks');
-          for (const r of await q.query(Q.LOCKS, [Q.LOCK_MODES])) {
+          for (const r of await q.query(Q.LOCKS)) {
             count.set({ ...L, datname: str(r.datname), mode: str(r.mode) }, num(r.count) ?? 0);
           }
           const w = (await q.query(Q.WAITING_LOCKS))[0]!;
@@ -848,9 +863,15 @@ class PostgresCollector implements Collector {
           });
         }
 
-        await group('security', async () => {
-          verdicts.push(...(await this.security(state, ctx, q, settings)));
-        });
+        // The baseline changes with configuration, not load: judged every securityIntervalSeconds,
+        // its verdicts repeated in between.
+        if (this.now() - state.securityAt >= this.options.securityIntervalSeconds * 1000) {
+          await group('security', async () => {
+            state.security = await this.security(state, ctx, q, settings);
+            state.securityAt = this.now();
+          });
+        }
+        verdicts.push(...state.security);
       });
     } catch (error) {
       success = false;

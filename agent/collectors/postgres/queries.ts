@@ -34,7 +34,12 @@ export const SETTING_NAMES = [
   'ident_file',
 ];
 
-export const SETTINGS = 'SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[])';
+/** Constant lists go into the SQL text: a query without parameters is one simple-protocol message. */
+function textArray(values: string[]): string {
+  return `ARRAY[${values.map((v) => `'${v.replaceAll("'", "''")}'`).join(', ')}]::text[]`;
+}
+
+export const SETTINGS = `SELECT name, setting FROM pg_settings WHERE name = ANY(${textArray(SETTING_NAMES)})`;
 
 export const DATABASES = `
 SELECT d.datname,
@@ -69,7 +74,7 @@ export const ACTIVITY_STATES = [
 export const ACTIVITY = `
 SELECT d.datname, s.state, COALESCE(a.count, 0) AS count, COALESCE(a.max_tx_duration, 0) AS max_tx_duration
   FROM pg_database d
- CROSS JOIN unnest($1::text[]) AS s(state)
+ CROSS JOIN unnest(${textArray(ACTIVITY_STATES)}) AS s(state)
   LEFT JOIN (SELECT datname, state, count(*) AS count,
                     max(extract(epoch FROM now() - xact_start))::float8 AS max_tx_duration
                FROM pg_stat_activity
@@ -113,7 +118,7 @@ export const LOCK_MODES = [
 export const LOCKS = `
 SELECT d.datname, m.mode, COALESCE(l.count, 0) AS count
   FROM pg_database d
- CROSS JOIN unnest($1::text[]) AS m(mode)
+ CROSS JOIN unnest(${textArray(LOCK_MODES)}) AS m(mode)
   LEFT JOIN (SELECT database, lower(mode) AS mode, count(*) AS count
                FROM pg_locks WHERE database IS NOT NULL GROUP BY database, lower(mode)) l
          ON l.database = d.oid AND l.mode = m.mode
