@@ -2,6 +2,7 @@
  * The agent's OS collectors, by configuration name. This map is the only list: configuration
  * validation and the daemon derive the allowed names and options from it.
  */
+import { backup } from './backup/collector.js';
 import { cpu } from './cpu.js';
 import { diskstats } from './diskstats.js';
 import { filefd } from './filefd.js';
@@ -10,6 +11,7 @@ import { load } from './load.js';
 import { memory } from './memory.js';
 import { netclass } from './netclass.js';
 import { netdev } from './netdev.js';
+import { postgres } from './postgres/collector.js';
 import { processes } from './processes.js';
 import { stat } from './stat.js';
 import { time } from './time.js';
@@ -31,5 +33,7 @@ export const collectors = {
   filefd,
   processes,
   vmstat,
+  postgres,
+  backup,
   // biome-ignore lint/suspicious/noExplicitAny: each descriptor has its own options type
 } as const satisfies Record<string, CollectorDescriptor<any>>;
