@@ -25,10 +25,14 @@ describe('formatExposition', () => {
     );
   });
 
-  it('sorts label names so the same series always reads the same', () => {
+  it('writes labels in the order the collector set them', () => {
     const registry = new MetricRegistry();
     registry.gauge('z', 'z').set({ b: '2', a: '1' }, 1);
-    expect(formatExposition(registry.collect())).toContain('z{a="1",b="2"} 1');
+    expect(formatExposition(registry.collect())).toBe('# HELP z z\n# TYPE z gauge\nz{b="2",a="1"} 1\n');
+  });
+
+  it('writes nothing for no samples', () => {
+    expect(formatExposition([])).toBe('');
   });
 
   it('escapes backslash before quote', () => {

@@ -80,7 +80,14 @@ async function main(): Promise<void> {
     );
     const agent = spawn(
       process.execPath,
-      [bundle, '127.0.0.1', String(server.port), 'postgres', String(LARGEST_TABLES)],
+      [
+        ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+        bundle,
+        '127.0.0.1',
+        String(server.port),
+        'postgres',
+        String(LARGEST_TABLES),
+      ],
       {
         cwd: ROOT,
         stdio: ['pipe', 'pipe', 'inherit'],
