@@ -10,13 +10,18 @@ import type { CollectorConfig } from './config.js';
 import { FleetMetrics } from './exposition/fleet-metrics.js';
 import { CollectorMetrics } from './exposition/self-metrics.js';
 import { collectorState } from './plugins/collector-state.js';
+import alertmanagerRoutes from './routes/alertmanager.js';
 import { sendError } from './routes/errors.js';
 import healthRoutes from './routes/health.js';
 import homeRoutes from './routes/home.js';
+import maintenanceRoutes from './routes/maintenance.js';
 import metricsRoutes from './routes/metrics.js';
 import pushRoutes from './routes/push/index.js';
 import sdRoutes from './routes/sd.js';
+import ticketRoutes from './routes/tickets/index.js';
+import ticketPages from './routes/tickets/pages.js';
 import type { Store } from './store/store.js';
+import { type TicketingOptions, ticketingPlugin } from './tickets/plugin.js';
 
 export interface BuildAppOptions {
   config: CollectorConfig;
@@ -27,6 +32,8 @@ export interface BuildAppOptions {
   /** Where /proc is; tests point it at a fixture tree. */
   procRoot?: string;
   version?: string;
+  /** Policies and channels for tickets and notifications; by default read from the config's files. */
+  ticketing?: TicketingOptions;
 }
 
 export function buildApp(options: BuildAppOptions): FastifyInstance {
@@ -50,6 +57,8 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     },
   });
 
+  app.register(ticketingPlugin, options.ticketing ?? {});
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.statusCode !== undefined && error.statusCode < 500) {
       return sendError(reply, error.statusCode, error.code ?? 'bad_request', error.message);
@@ -66,5 +75,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   app.register(sdRoutes);
   app.register(healthRoutes);
   app.register(homeRoutes);
+  app.register(alertmanagerRoutes);
+  app.register(ticketRoutes);
+  app.register(maintenanceRoutes);
+  app.register(ticketPages);
   return app;
 }

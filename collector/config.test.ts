@@ -17,6 +17,8 @@ describe('loadCollectorConfig', () => {
         bodyLimitBytes: 8 * 1024 * 1024,
         staleAfterIntervals: 3,
         logLevel: 'info',
+        alertmanagerTokenFile: './data/alertmanager-webhook.token',
+        ticketSweepSeconds: 10,
       },
     });
   });

@@ -51,6 +51,31 @@ export const CollectorSection = Type.Object(
      * @example "https://ops.credit.example.gov.cn/collector"
      */
     publicUrl: Type.Optional(Type.String({ pattern: '^https?://\\S+$' })),
+    /**
+     * File holding the bearer token Alertmanager sends to POST /api/v1/alertmanager/webhook (the
+     * `credentials_file` of deploy/alertmanager.yml; deploy/run.sh creates it). While the file is
+     * missing or empty the webhook refuses every call (503) and says so.
+     * @defaultValue "./data/alertmanager-webhook.token"
+     */
+    alertmanagerTokenFile: Type.String({ default: './data/alertmanager-webhook.token', minLength: 1 }),
+    /**
+     * Ticket policy (YAML): deadlines per kind and severity, working-day calendar, check evaluator;
+     * see collector/tickets/policy.ts. Embedded defaults (the contract's) when omitted.
+     * @example "/etc/creditops/ticket-policy.yaml"
+     */
+    ticketPolicyFile: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * Notification policy (YAML): channels, routes, quiet hours, escalation, outbox retries; see
+     * collector/notify/policy.ts. Without it tickets are opened but nobody is notified.
+     * @example "/etc/creditops/notification-policy.yaml"
+     */
+    notificationPolicyFile: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * How often the collector evaluates new check results, sweeps ticket deadlines, escalates and
+     * retries notifications, in seconds. 0 turns the background work off (tests drive it).
+     * @defaultValue 10
+     */
+    ticketSweepSeconds: Type.Number({ default: 10, minimum: 0, maximum: 3600 }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -3,6 +3,8 @@
  * ingest, which refuses agent families that would collide with them.
  */
 
+import { TICKET_FAMILIES } from '../tickets/metrics.js';
+
 export type OwnFamilyType = 'counter' | 'gauge' | 'histogram';
 
 export interface OwnFamilyDescriptor {
@@ -66,6 +68,7 @@ export const OWN_FAMILIES = {
   },
   process_open_fds: { type: 'gauge', help: 'Number of open file descriptors.', exclusive: false },
   process_max_fds: { type: 'gauge', help: 'Maximum number of open file descriptors.', exclusive: false },
+  ...TICKET_FAMILIES,
 } as const satisfies Record<string, OwnFamilyDescriptor>;
 
 export type OwnFamilyName = keyof typeof OWN_FAMILIES;

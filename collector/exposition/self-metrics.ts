@@ -39,6 +39,8 @@ export class CollectorMetrics {
   private durationCount = 0;
   checkResultsReceived = 0;
   checkResultsStored = 0;
+  /** More own families (tickets, notifications), appended after the built-in ones. */
+  readonly sources: (() => Map<OwnFamilyName, string[]>)[] = [];
 
   countPush(result: PushResult, seconds: number): void {
     this.pushes.set(result, (this.pushes.get(result) ?? 0) + 1);
@@ -102,6 +104,7 @@ export class CollectorMetrics {
       if (p.openFds !== null) add('process_open_fds', {}, p.openFds);
       if (p.maxFds !== null) add('process_max_fds', {}, p.maxFds);
     }
+    for (const source of this.sources) for (const [family, lines] of source()) out.set(family, lines);
     return out;
   }
 }
