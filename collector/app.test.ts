@@ -75,7 +75,7 @@ describe('POST /api/v1/push', () => {
     const text = await expectValidMetrics();
     expect(text).toContain('# TYPE node_load1 gauge\nnode_load1{host="web-01"} 0.5\n');
     expect(text).toContain(
-      'node_network_receive_bytes_total{device="eth0",host="web-01"} 1000\nnode_network_receive_bytes_total{device="lo",host="web-01"} 20\n',
+      'node_network_receive_bytes_total{host="web-01",device="eth0"} 1000\nnode_network_receive_bytes_total{host="web-01",device="lo"} 20\n',
     );
     expect(text).toContain('creditops_agent_up{host="web-01"} 1\n');
     expect(text).toContain(`creditops_agent_last_push_timestamp_seconds{host="web-01"} ${T0 / 1000}\n`);

@@ -231,8 +231,11 @@ function renderFamily(host: string, family: WireFamily, problems: IngestProblem[
     reported = true;
   };
   for (const sample of family.samples) {
-    const labels: Labels = {};
-    for (const [key, value] of Object.entries(sample.labels)) {
+    // The host label first; the agent's labels in sorted order, so the same series always has the
+    // same text and a repeat is found whatever order the agent wrote its labels in.
+    const labels: Labels = { [HOST_LABEL]: host };
+    for (const key of Object.keys(sample.labels).sort()) {
+      const value = sample.labels[key]!;
       if (key === HOST_LABEL) {
         report(
           'reserved_label',
@@ -254,13 +257,12 @@ function renderFamily(host: string, family: WireFamily, problems: IngestProblem[
         `counter "${family.name}" has a negative value (${formatValue(value)}) at ${formatLabels(labels) || '{}'}`,
       );
     }
-    const key = formatLabels(labels);
-    if (seen.has(key)) {
-      report('duplicate_series', `family "${family.name}" has the series ${key || '{}'} more than once`);
+    const rendered = formatLabels(labels);
+    if (seen.has(rendered)) {
+      report('duplicate_series', `family "${family.name}" has the series ${rendered} more than once`);
     }
-    seen.add(key);
-    labels[HOST_LABEL] = host;
-    lines.push(`${family.name}${formatLabels(labels)} ${formatValue(value)}\n`);
+    seen.add(rendered);
+    lines.push(`${family.name}${rendered} ${formatValue(value)}\n`);
   }
   return Buffer.from(lines.join(''), 'utf8');
 }
