@@ -9,6 +9,7 @@ import { loadConfigFile, parseConfig } from '../lib/config-file.js';
 import { LOG_LEVELS } from '../lib/log.js';
 import { collectors } from './collectors/index.js';
 import type { CollectorDescriptor } from './collectors/types.js';
+import { type ProbesConfig, ProbesSection } from './host-probes.js';
 
 function collectorSchema(d: CollectorDescriptor<never>): TObject {
   return Type.Object(
@@ -64,6 +65,8 @@ export const AgentConfig = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     collectors: Type.Object(collectorSections, { additionalProperties: false, default: {} }),
+    /** The host probes (security baseline), derived from the registry in probes/index.ts. */
+    probes: ProbesSection,
   },
   { additionalProperties: false },
 );
@@ -89,6 +92,7 @@ export type AgentConfig = {
     string,
     { enabled: boolean; intervalSeconds: number; timeoutSeconds: number } & Record<string, unknown>
   >;
+  probes: ProbesConfig;
 };
 
 export function parseAgentConfig(text: string, file: string): AgentConfig {

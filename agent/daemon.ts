@@ -15,6 +15,7 @@ import { VERSION } from '../lib/version.js';
 import { collectors } from './collectors/index.js';
 import type { CollectorDescriptor } from './collectors/types.js';
 import type { AgentConfig } from './config.js';
+import { hostProbesCollector } from './host-probes.js';
 import { readInventory } from './inventory.js';
 import { Outbox } from './outbox.js';
 import { Pusher } from './push.js';
@@ -64,6 +65,14 @@ export function scheduledCollectors(config: AgentConfig, log: Logger): Scheduled
       intervalMs: intervalSeconds * 1000,
       timeoutMs: Math.min(timeoutSeconds, intervalSeconds) * 1000,
       collector: descriptor.create(options, { log: log.child({ collector: name }) }),
+    });
+  }
+  if (config.probes.enabled) {
+    scheduled.push({
+      name: 'probes',
+      intervalMs: config.probes.intervalSeconds * 1000,
+      timeoutMs: Math.min(config.probes.timeoutSeconds, config.probes.intervalSeconds) * 1000,
+      collector: hostProbesCollector(config.probes, config.agent.rootfs),
     });
   }
   return scheduled;
