@@ -13,7 +13,8 @@ import { randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import { checkTimeZone } from '../../lib/calendar/index.js';
 import type { Store } from '../store/store.js';
-import { type MaintenanceWindowRow, ticketDb } from '../store/ticket-tables.js';
+import type { Kysely, Transaction } from 'kysely';
+import { type MaintenanceWindowRow, type TicketDatabase, ticketDb } from '../store/ticket-tables.js';
 import { localToInstant, parseLocalDateTime, weekdayOf } from './zoned-time.js';
 import { civilDayNumber } from './zoned-time.js';
 
@@ -167,6 +168,9 @@ function toWindow(row: MaintenanceWindowRow): MaintenanceWindow {
   };
 }
 
+/** The store, or the transaction a caller is in (SQLite has one connection: never query beside it). */
+type Queryable = Kysely<TicketDatabase> | Transaction<TicketDatabase>;
+
 /** The windows and the held-back record, over the store. */
 export class MaintenanceCalendar {
   constructor(
@@ -220,9 +224,10 @@ export class MaintenanceCalendar {
     host: string | null,
     service: string | null,
     at: number = this.now(),
+    db: Queryable = ticketDb(this.store),
   ): Promise<{ window: MaintenanceWindow; until: number } | null> {
     if (host === null) return null;
-    const rows = await ticketDb(this.store)
+    const rows = await db
       .selectFrom('maintenance_windows')
       .selectAll()
       .where('deleted_at', 'is', null)
@@ -243,8 +248,9 @@ export class MaintenanceCalendar {
     host: string | null,
     service: string | null,
     detail: string,
+    db: Queryable = ticketDb(this.store),
   ): Promise<void> {
-    await ticketDb(this.store)
+    await db
       .insertInto('maintenance_suppressions')
       .values({
         id: randomUUID(),

@@ -75,9 +75,9 @@ export class Notifier {
     });
 
     // A recovery is never held back: people who were told about the problem hear it is over.
-    const held = event === 'resolved' ? null : await this.o.maintenance.covering(ticket.host, ticket.service, now);
+    const held = event === 'resolved' ? null : await this.o.maintenance.covering(ticket.host, ticket.service, now, trx);
     if (held) {
-      await this.o.maintenance.recordSuppression(held.window.id, 'notification', ticket.host, ticket.service, `${ticket.number} ${event}`);
+      await this.o.maintenance.recordSuppression(held.window.id, 'notification', ticket.host, ticket.service, `${ticket.number} ${event}`, trx);
       await this.o.tickets.event(
         trx,
         ticket,

@@ -121,7 +121,7 @@ export class CheckEvaluator {
     }
 
     if (failing && state.ticket_id === null && state.bad_streak >= this.policy.openAfter) {
-      const held = await this.maintenance.covering(agentName, row.check, Date.parse(row.observed_at));
+      const held = await this.maintenance.covering(agentName, row.check, Date.parse(row.observed_at), trx);
       if (held) {
         if (state.bad_streak === this.policy.openAfter) {
           await this.maintenance.recordSuppression(
@@ -130,6 +130,7 @@ export class CheckEvaluator {
             agentName,
             row.check,
             `${row.check}${target ? ` ${target}` : ''} ${row.status}: ${row.summary}`,
+            trx,
           );
         }
       } else {
