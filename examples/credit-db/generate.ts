@@ -31,13 +31,46 @@ export const DATASETS = ['license', 'penalty'] as const;
 export type DatasetName = (typeof DATASETS)[number];
 
 const DEPARTMENT_NAMES = [
-  '市发展和改革委员会', '市教育局', '市科学技术局', '市工业和信息化局', '市公安局', '市民政局',
-  '市司法局', '市财政局', '市人力资源和社会保障局', '市自然资源和规划局', '市生态环境局',
-  '市住房和城乡建设局', '市交通运输局', '市水务局', '市农业农村局', '市商务局', '市文化广电和旅游局',
-  '市卫生健康委员会', '市退役军人事务局', '市应急管理局', '市审计局', '市市场监督管理局',
-  '市体育局', '市统计局', '市医疗保障局', '市城市管理局', '市林业局', '市人民防空办公室',
-  '市地方金融监督管理局', '市行政审批局', '市税务局', '市气象局', '市烟草专卖局', '市消防救援支队',
-  '市邮政管理局', '市粮食和物资储备局', '市机关事务管理局', '市档案局', '市民族宗教事务局', '市海关',
+  '市发展和改革委员会',
+  '市教育局',
+  '市科学技术局',
+  '市工业和信息化局',
+  '市公安局',
+  '市民政局',
+  '市司法局',
+  '市财政局',
+  '市人力资源和社会保障局',
+  '市自然资源和规划局',
+  '市生态环境局',
+  '市住房和城乡建设局',
+  '市交通运输局',
+  '市水务局',
+  '市农业农村局',
+  '市商务局',
+  '市文化广电和旅游局',
+  '市卫生健康委员会',
+  '市退役军人事务局',
+  '市应急管理局',
+  '市审计局',
+  '市市场监督管理局',
+  '市体育局',
+  '市统计局',
+  '市医疗保障局',
+  '市城市管理局',
+  '市林业局',
+  '市人民防空办公室',
+  '市地方金融监督管理局',
+  '市行政审批局',
+  '市税务局',
+  '市气象局',
+  '市烟草专卖局',
+  '市消防救援支队',
+  '市邮政管理局',
+  '市粮食和物资储备局',
+  '市机关事务管理局',
+  '市档案局',
+  '市民族宗教事务局',
+  '市海关',
 ];
 
 // --- seeded randomness (mulberry32) ---------------------------------------------------------
@@ -125,14 +158,16 @@ export interface GroundTruth {
   silentDepartments: string[];
 }
 
+type Cells = Record<string, string | number | null | undefined>;
+
 export interface Generated {
   departments: Department[];
   license_record: RecordRow[];
   penalty_record: RecordRow[];
-  exchange_log: Record<string, string | number | null>[];
-  credit_repair: Record<string, string | number | null>[];
-  publicity: Record<string, string | number | null>[];
-  nonstandard_queue: Record<string, string | number | null>[];
+  exchange_log: Cells[];
+  credit_repair: Cells[];
+  publicity: Cells[];
+  nonstandard_queue: Cells[];
   truth: GroundTruth;
 }
 
@@ -176,7 +211,8 @@ export function generate(options: GenerateOptions): Generated {
 
   const usccOf = (prefix: string, division: string): string => {
     let body = '';
-    for (let i = 0; i < 8; i++) body += pick('0123456789ABCDEFGHJKLMNPQRTUWXY'.slice(0, i < 2 ? 31 : 10));
+    for (let i = 0; i < 8; i++)
+      body += pick([...'0123456789ABCDEFGHJKLMNPQRTUWXY'.slice(0, i < 2 ? 31 : 10)]);
     const first17 = prefix + division + body + organisationCheckChar(body)!;
     return first17 + usccCheckChar(first17)!;
   };
@@ -212,7 +248,10 @@ export function generate(options: GenerateOptions): Generated {
     let uploadDays: number[];
     if (monthly) uploadDays = [int(3, 8), int(9, 12)];
     else if (silent) uploadDays = Array.from({ length: 10 }, (_, d) => d + 1).filter(() => rand() < 0.8);
-    else uploadDays = Array.from({ length: daysInMonth }, (_, d) => d + 1).filter((d) => d === daysInMonth || rand() < 0.85);
+    else
+      uploadDays = Array.from({ length: daysInMonth }, (_, d) => d + 1).filter(
+        (d) => d === daysInMonth || rand() < 0.85,
+      );
     if (uploadDays.length === 0) uploadDays = [1];
     profiles.set(code, {
       weight: 0.3 + rand() * 2.7,
@@ -253,7 +292,10 @@ export function generate(options: GenerateOptions): Generated {
     const row: RecordRow = {
       id,
       department_code: dept.code,
-      party_name: kind === 'legal' ? `苏州某某${pick(['科技', '贸易', '建设', '餐饮', '物流'])}有限公司${serial}` : `张${serial}`,
+      party_name:
+        kind === 'legal'
+          ? `苏州某某${pick(['科技', '贸易', '建设', '餐饮', '物流'])}有限公司${serial}`
+          : `张${serial}`,
       party_kind: kind,
       party_uscc: kind === 'legal' ? usccOf(pick(['91', '92', '93', '52']), '320500') : null,
       legal_rep: kind === 'legal' ? `李${serial}` : null,
@@ -298,7 +340,11 @@ export function generate(options: GenerateOptions): Generated {
       found.push('code');
     }
     if (rand() < rates.mandatory) {
-      const column = pick(dataset === 'penalty' ? ['party_name', 'legal_basis', 'authority_name'] : ['party_name', 'license_content', 'authority_name']);
+      const column = pick(
+        dataset === 'penalty'
+          ? ['party_name', 'legal_basis', 'authority_name']
+          : ['party_name', 'license_content', 'authority_name'],
+      );
       row[column] = rand() < 0.5 ? null : '';
       found.push('mandatory');
     }
@@ -380,6 +426,7 @@ export function generate(options: GenerateOptions): Generated {
     for (const row of rows) {
       const bad = defects.get(row)!;
       const receivedMs = Date.parse(row.received_at);
+      if (receivedMs < monthStartMs) continue; // the 2025 penalties, published below
       if (bad.length > 0) {
         const resolvedMs = receivedMs + int(1, 72) * HOUR;
         tables.nonstandard_queue.push({
@@ -443,7 +490,8 @@ export function generate(options: GenerateOptions): Generated {
       approved_at: iso(Math.min(Date.parse(row.published_at!) + 2 * DAY, nowMs - HOUR)),
     });
     // Four are withdrawn properly; two stay on the portal (the failure this check exists for).
-    if (k < 4) tables.publicity = tables.publicity.filter((p) => !(p.dataset === 'penalty' && p.record_id === row.id));
+    if (k < 4)
+      tables.publicity = tables.publicity.filter((p) => !(p.dataset === 'penalty' && p.record_id === row.id));
     else stillPublic.penalty.push({ decisionNo: String(row.decision_no), reason: 'repaired' });
   }
   const expired = tables.penalty_record.filter((r) => String(r.decision_date) < `${year}-01-01`);
@@ -540,7 +588,8 @@ export function generate(options: GenerateOptions): Generated {
     for (const r of rows) {
       const t = perDept[r.department_code]!;
       const receivedMs = Date.parse(r.received_at);
-      if (receivedMs > (newestMs.get(r.department_code) ?? -Infinity)) newestMs.set(r.department_code, receivedMs);
+      if (receivedMs > (newestMs.get(r.department_code) ?? -Infinity))
+        newestMs.set(r.department_code, receivedMs);
       if (receivedMs < monthStartMs) continue;
       t.recordsMonth++;
       if (receivedMs >= todayStartMs) t.recordsToday++;
@@ -598,24 +647,77 @@ export function generate(options: GenerateOptions): Generated {
 const COLUMNS: Record<string, string[]> = {
   department: ['code', 'name', 'uscc', 'expected_cadence_days'],
   license_record: [
-    'id', 'department_code', 'party_name', 'party_kind', 'party_uscc', 'legal_rep', 'id_type', 'id_number',
-    'decision_no', 'license_type', 'license_content', 'decision_date', 'valid_until', 'authority_name',
-    'authority_uscc', 'source_uscc', 'received_at', 'published_at',
+    'id',
+    'department_code',
+    'party_name',
+    'party_kind',
+    'party_uscc',
+    'legal_rep',
+    'id_type',
+    'id_number',
+    'decision_no',
+    'license_type',
+    'license_content',
+    'decision_date',
+    'valid_until',
+    'authority_name',
+    'authority_uscc',
+    'source_uscc',
+    'received_at',
+    'published_at',
   ],
   penalty_record: [
-    'id', 'department_code', 'party_name', 'party_kind', 'party_uscc', 'legal_rep', 'id_type', 'id_number',
-    'decision_no', 'violation_type', 'violation_facts', 'legal_basis', 'penalty_type', 'penalty_content',
-    'fine_amount', 'confiscation_amount', 'decision_date', 'valid_until', 'publicity_end', 'authority_name',
-    'authority_uscc', 'source_uscc', 'received_at', 'published_at',
+    'id',
+    'department_code',
+    'party_name',
+    'party_kind',
+    'party_uscc',
+    'legal_rep',
+    'id_type',
+    'id_number',
+    'decision_no',
+    'violation_type',
+    'violation_facts',
+    'legal_basis',
+    'penalty_type',
+    'penalty_content',
+    'fine_amount',
+    'confiscation_amount',
+    'decision_date',
+    'valid_until',
+    'publicity_end',
+    'authority_name',
+    'authority_uscc',
+    'source_uscc',
+    'received_at',
+    'published_at',
   ],
   exchange_log: ['dataset', 'day', 'sent_count', 'acknowledged_count', 'sent_at', 'acknowledged_at'],
   credit_repair: ['id', 'dataset', 'record_id', 'decision_no', 'approved_at'],
-  publicity: ['dataset', 'record_id', 'department_code', 'decision_no', 'party_name', 'published_at', 'publicity_end'],
-  nonstandard_queue: ['id', 'dataset', 'record_id', 'department_code', 'reason', 'received_at', 'resolved_at'],
+  publicity: [
+    'dataset',
+    'record_id',
+    'department_code',
+    'decision_no',
+    'party_name',
+    'published_at',
+    'publicity_end',
+  ],
+  nonstandard_queue: [
+    'id',
+    'dataset',
+    'record_id',
+    'department_code',
+    'reason',
+    'received_at',
+    'resolved_at',
+  ],
 };
 
 function tableRows(g: Generated, table: string): Record<string, unknown>[] {
-  return table === 'department' ? (g.departments as unknown as Record<string, unknown>[]) : (g[table as keyof Generated] as Record<string, unknown>[]);
+  return table === 'department'
+    ? (g.departments as unknown as Record<string, unknown>[])
+    : (g[table as keyof Generated] as Record<string, unknown>[]);
 }
 
 function copyValue(v: unknown): string {
@@ -646,7 +748,9 @@ export async function loadInto(g: Generated, config: pg.ClientConfig | string): 
     for (const [table, cols] of Object.entries(COLUMNS)) {
       const rows = tableRows(g, table);
       for (let i = 0; i < rows.length; i += 20_000) {
-        const batch = rows.slice(i, i + 20_000).map((r) => Object.fromEntries(cols.map((c) => [c, r[c] ?? null])));
+        const batch = rows
+          .slice(i, i + 20_000)
+          .map((r) => Object.fromEntries(cols.map((c) => [c, r[c] ?? null])));
         await client.query(
           `INSERT INTO ${table} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM json_populate_recordset(NULL::${table}, $1)`,
           [JSON.stringify(batch)],
@@ -669,7 +773,8 @@ async function main(): Promise<void> {
       'database-url': { type: 'string' },
     },
   });
-  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(values.month!)) throw new Error(`--month must be YYYY-MM, not ${values.month}`);
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(values.month!))
+    throw new Error(`--month must be YYYY-MM, not ${values.month}`);
   const started = Date.now();
   const g = generate({ seed: Number(values.seed), records: Number(values.records), month: values.month! });
   if (values.out) writeFiles(g, values.out);
