@@ -74,8 +74,9 @@ export class Notifier {
       ...(typeof detail.clock === 'string' ? { clock: detail.clock } : {}),
     });
 
-    // A recovery is never held back: people who were told about the problem hear it is over.
-    const held = event === 'resolved' ? null : await this.o.maintenance.covering(ticket.host, ticket.service, now, trx);
+    // Held back while a window covers the ticket; at the window's end the outbox sends only what
+    // still matters (nothing, if the ticket was resolved meanwhile — its recovery included).
+    const held = await this.o.maintenance.covering(ticket.host, ticket.service, now, trx);
     if (held) {
       await this.o.maintenance.recordSuppression(held.window.id, 'notification', ticket.host, ticket.service, `${ticket.number} ${event}`, trx);
       await this.o.tickets.event(

@@ -213,7 +213,7 @@ export class Outbox {
     const nowIso = this.iso(now);
     if (row.held_until !== null && row.ticket_id !== null) {
       const ticket = await this.db.selectFrom('tickets').select(['status']).where('id', '=', row.ticket_id).executeTakeFirst();
-      if (ticket && (ticket.status === 'resolved' || ticket.status === 'closed') && row.reason !== 'resolved') {
+      if (ticket && (ticket.status === 'resolved' || ticket.status === 'closed')) {
         await this.settle(row, { state: 'suppressed', last_error: 'held by a maintenance window; the ticket was resolved before it ended' }, 'notification_suppressed', `维护窗口结束前工单已解决，通知（${row.channel}）不再发送`);
         return null;
       }

@@ -297,8 +297,11 @@ export class TicketService {
       from: ticket.status,
     });
     if (action === 'acknowledge') await this.meetClocks(trx, updated, 'acknowledged', actor);
-    if (action === 'resolve') await this.meetClocks(trx, updated, 'resolved', actor);
-    if (action === 'close' && ticket.status !== 'resolved') await this.meetClocks(trx, updated, 'resolved', actor);
+    if (action === 'resolve' || (action === 'close' && ticket.status !== 'resolved')) {
+      // Resolving answers too: a response clock still running is met by the resolution.
+      await this.meetClocks(trx, updated, 'acknowledged', actor);
+      await this.meetClocks(trx, updated, 'resolved', actor);
+    }
     if (action === 'reopen') {
       // The restore clock runs on: a fault that comes back was not restored.
       const resolvedClocks = clocksFor(this.policy, updated.kind as TicketKind)

@@ -10,7 +10,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../app.js';
 import { type CollectorConfig, loadCollectorConfig } from '../config.js';
-import type { Channel, DeliveryResult, OutboundMessage } from '../notify/channels/types.js';
+import type { Channel, ChannelDeps, DeliveryResult, OutboundMessage } from '../notify/channels/types.js';
 import { parseNotificationPolicy } from '../notify/policy.js';
 import { openStore, type Store } from '../store/store.js';
 import { addUser } from '../store/users.js';
@@ -37,7 +37,9 @@ export class RecordingChannel implements Channel {
 export interface KitOptions {
   ticketPolicy?: string;
   notificationPolicy?: string;
+  /** Channel instances by name; by default the notification policy's channels are created. */
   channels?: Map<string, Channel>;
+  channelDeps?: Partial<ChannelDeps>;
   dataDir?: string;
   start?: number;
   collector?: Partial<CollectorConfig['collector']>;
@@ -82,7 +84,8 @@ export async function ticketKit(options: KitOptions = {}): Promise<Kit> {
     ticketing: {
       ticketPolicy: parseTicketPolicy(options.ticketPolicy ?? '{}'),
       notificationPolicy: parseNotificationPolicy(options.notificationPolicy ?? '{}'),
-      channels: options.channels ?? new Map(),
+      ...(options.channels ? { channels: options.channels } : {}),
+      ...(options.channelDeps ? { channelDeps: options.channelDeps } : {}),
     },
   });
   await app.ready();
