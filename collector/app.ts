@@ -11,6 +11,7 @@ import { FleetMetrics } from './exposition/fleet-metrics.js';
 import { CollectorMetrics } from './exposition/self-metrics.js';
 import { collectorState } from './plugins/collector-state.js';
 import alertmanagerRoutes from './routes/alertmanager.js';
+import circularRoutes from './routes/circular.js';
 import { sendError } from './routes/errors.js';
 import healthRoutes from './routes/health.js';
 import homeRoutes from './routes/home.js';
@@ -79,5 +80,6 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   app.register(ticketRoutes);
   app.register(maintenanceRoutes);
   app.register(ticketPages);
+  app.register(circularRoutes);
   return app;
 }

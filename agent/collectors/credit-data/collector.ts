@@ -462,6 +462,18 @@ export class CreditDataCollector implements Collector {
 
     // --- the month's circular (月度通报): figures pushed as details of a check result ---
     if (circular.size > 0) {
+      // A department that sent nothing this month belongs in the circular too, at the bottom.
+      for (const d of departments) {
+        if (!circular.has(d.code))
+          circular.set(d.code, {
+            department: d.code,
+            name: d.name,
+            submitted: 0,
+            timelyBase: 0,
+            onTime: 0,
+            valid: 0,
+          });
+      }
       const lines = [...circular.values()].sort((a, b) => a.department.localeCompare(b.department));
       const total = lines.reduce((s, l) => s + l.submitted, 0);
       ctx.report({
