@@ -455,6 +455,54 @@ describe('a slow server', () => {
   );
 
   it.runIf(MAJORS.includes(17))(
+    'a statement refused in the middle of the batched queries spoils only its own group',
+    async () => {
+      const s = servers.get(17)!;
+      const { log, lines } = capturedLog();
+      const c = createPostgresCollector(monitorOptions(s, { lockTimeoutSeconds: 0.3 }), { log, env: {} });
+      const holder = await s.client();
+      try {
+        await holder.query('BEGIN');
+        // stat_archiver runs between stat_database and stat_bgwriter in one multi-statement query.
+        await holder.query('LOCK TABLE pg_catalog.pg_stat_archiver IN ACCESS EXCLUSIVE MODE');
+        // The first scrape learns the version; the second sends the version query in the batch too.
+        for (const scrape of [1, 2]) {
+          const r = await collectOnce(c, log);
+          expect(value(r, 'pg_up'), `scrape ${scrape}`).toBe(1);
+          expect(value(r, 'creditops_postgres_scrape_success')).toBe(0);
+          const failedGroups = samples(r, 'creditops_postgres_query_success')
+            .filter((x) => x.value === 0)
+            .map((x) => x.labels.query);
+          expect(failedGroups).toEqual(['stat_archiver']);
+          for (const query of [
+            'settings',
+            'stat_database',
+            'replication_slots',
+            'stat_bgwriter',
+            'stat_checkpointer',
+          ])
+            expect(value(r, 'creditops_postgres_query_success', { query })).toBe(1);
+          expect(samples(r, 'pg_stat_archiver_archived_count')).toEqual([]);
+          expect(value(r, 'pg_stat_database_xact_commit', { datname: 'credit' })).toBeGreaterThan(0);
+          expect(value(r, 'pg_stat_bgwriter_buffers_alloc_total')).toBeGreaterThan(0);
+          expect(value(r, 'pg_stat_checkpointer_num_timed_total')).toBeGreaterThanOrEqual(0);
+          expect(verdictOf(r, 'postgres.archiver')).toBeUndefined();
+          expect(verdictOf(r, 'postgres.waiting_locks')?.status).toBe('OK');
+        }
+        expect(lines.filter((l) => l.msg === 'postgres query failed').map((l) => [l.query, l.code])).toEqual([
+          ['stat_archiver', '55P03'],
+          ['stat_archiver', '55P03'],
+        ]);
+        expect(c.session('pg17')!.openConnections()).toBeLessThanOrEqual(1);
+      } finally {
+        await holder.query('ROLLBACK');
+        await holder.end();
+        await c.close();
+      }
+    },
+  );
+
+  it.runIf(MAJORS.includes(17))(
     'a lock that outlasts lock_timeout spoils only its own query group',
     async () => {
       const s = servers.get(17)!;

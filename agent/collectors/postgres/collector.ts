@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
-import { MetricRegistry } from '../../../lib/metrics.js';
+import { type Labels, MetricRegistry } from '../../../lib/metrics.js';
 import type { CollectContext, Collector, CollectorDescriptor, Verdict } from '../types.js';
 import {
   archiverVerdict,
@@ -38,6 +38,7 @@ import {
 } from './checks.js';
 import * as Q from './queries.js';
 import {
+  type BatchResult,
   PostgresBackoffError,
   PostgresBusyError,
   type Queryer,
@@ -171,16 +172,28 @@ interface DatabaseInfo {
   canConnect: boolean;
 }
 
+/** One table's pg_stat_user_tables_* series, prepared once per per-database pass. */
+interface TableSeries {
+  labels: Labels;
+  /** In the order of TABLE_COUNTERS and TABLE_GAUGES. */
+  counters: number[];
+  gauges: number[];
+  facts: TableFacts;
+}
+
 interface ServerState {
   options: ServerOptions;
   session: ServerSession;
   /** The scrape still running (its deadline passed), if any. */
   running: Promise<unknown> | undefined;
-  tables: Map<string, Row[]>;
+  /** The largest tables of each examined database, as of the last per-database pass. */
+  tables: Map<string, TableSeries[]>;
   skipped: Map<string, string>;
   lastPerDatabaseAt: number;
   security: Verdict[];
   securityAt: number;
+  /** server_version_num the statements were chosen for; checked on every scrape. */
+  versionNum: number | undefined;
 }
 
 function num(value: unknown): number | undefined {
@@ -229,6 +242,159 @@ function merge(into: MetricRegistry, from: MetricRegistry): void {
   }
 }
 
+/** Settings exported as pg_settings_*. */
+const EXPORTED_SETTINGS = ['max_connections', 'superuser_reserved_connections', 'autovacuum_freeze_max_age'];
+
+/** pg_stat_database columns exported as counters: [column, metric suffix, help]. */
+const STAT_DATABASE_COUNTERS: [string, string, string][] = [
+  ['xact_commit', 'xact_commit', 'Number of transactions in this database that have been committed'],
+  ['xact_rollback', 'xact_rollback', 'Number of transactions in this database that have been rolled back'],
+  ['blks_read', 'blks_read', 'Number of disk blocks read in this database'],
+  ['blks_hit', 'blks_hit', 'Number of times disk blocks were found already in the buffer cache'],
+  ['tup_returned', 'tup_returned', 'Number of rows returned by queries in this database'],
+  ['tup_fetched', 'tup_fetched', 'Number of rows fetched by queries in this database'],
+  ['tup_inserted', 'tup_inserted', 'Number of rows inserted by queries in this database'],
+  ['tup_updated', 'tup_updated', 'Number of rows updated by queries in this database'],
+  ['tup_deleted', 'tup_deleted', 'Number of rows deleted by queries in this database'],
+  ['conflicts', 'conflicts', 'Number of queries canceled due to conflicts with recovery in this database'],
+  ['temp_files', 'temp_files', 'Number of temporary files created by queries in this database'],
+  ['temp_bytes', 'temp_bytes', 'Total amount of data written to temporary files by queries in this database'],
+  ['deadlocks', 'deadlocks', 'Number of deadlocks detected in this database'],
+  [
+    'blk_read_time',
+    'blk_read_time',
+    'Time spent reading data file blocks by backends in this database, in milliseconds',
+  ],
+  [
+    'blk_write_time',
+    'blk_write_time',
+    'Time spent writing data file blocks by backends in this database, in milliseconds',
+  ],
+];
+
+/** pg_stat_bgwriter columns: [column, metric suffix, help]; those absent on a version are skipped. */
+const BGWRITER_COLUMNS: [string, string, string][] = [
+  [
+    'checkpoints_timed',
+    'checkpoints_timed_total',
+    'Number of scheduled checkpoints that have been performed',
+  ],
+  ['checkpoints_req', 'checkpoints_req_total', 'Number of requested checkpoints that have been performed'],
+  [
+    'checkpoint_write_time',
+    'checkpoint_write_time_total',
+    'Total amount of time that has been spent in the portion of checkpoint processing where files are written to disk, in milliseconds',
+  ],
+  [
+    'checkpoint_sync_time',
+    'checkpoint_sync_time_total',
+    'Total amount of time that has been spent in the portion of checkpoint processing where files are synchronized to disk, in milliseconds',
+  ],
+  ['buffers_checkpoint', 'buffers_checkpoint_total', 'Number of buffers written during checkpoints'],
+  ['buffers_clean', 'buffers_clean_total', 'Number of buffers written by the background writer'],
+  [
+    'maxwritten_clean',
+    'maxwritten_clean_total',
+    'Number of times the background writer stopped a cleaning scan because it had written too many buffers',
+  ],
+  ['buffers_backend', 'buffers_backend_total', 'Number of buffers written directly by a backend'],
+  [
+    'buffers_backend_fsync',
+    'buffers_backend_fsync_total',
+    'Number of times a backend had to execute its own fsync call',
+  ],
+  ['buffers_alloc', 'buffers_alloc_total', 'Number of buffers allocated'],
+  ['stats_reset', 'stats_reset_total', 'Time at which these statistics were last reset'],
+];
+
+/** pg_stat_checkpointer (17+) columns: [column, metric suffix, help]. */
+const CHECKPOINTER_COLUMNS: [string, string, string][] = [
+  ['num_timed', 'num_timed_total', 'Number of scheduled checkpoints due to timeout'],
+  ['num_requested', 'num_requested_total', 'Number of requested checkpoints that have been performed'],
+  ['num_done', 'num_done_total', 'Number of checkpoints that have been performed'],
+  ['restartpoints_timed', 'restartpoints_timed_total', 'Number of scheduled restartpoints due to timeout'],
+  ['restartpoints_req', 'restartpoints_req_total', 'Number of requested restartpoints'],
+  ['restartpoints_done', 'restartpoints_done_total', 'Number of restartpoints that have been performed'],
+  [
+    'write_time',
+    'write_time_total',
+    'Time spent writing files to disk during checkpoints and restartpoints, in milliseconds',
+  ],
+  [
+    'sync_time',
+    'sync_time_total',
+    'Time spent synchronizing files to disk during checkpoints and restartpoints, in milliseconds',
+  ],
+  [
+    'buffers_written',
+    'buffers_written_total',
+    'Number of buffers written during checkpoints and restartpoints',
+  ],
+  [
+    'slru_written',
+    'slru_written_total',
+    'Number of SLRU buffers written during checkpoints and restartpoints',
+  ],
+  ['stats_reset', 'stats_reset_total', 'Time at which these statistics were last reset'],
+];
+
+/** pg_stat_user_tables columns exported as counters: [column, help]. */
+const TABLE_COUNTERS: [string, string][] = [
+  ['seq_scan', 'Number of sequential scans initiated on this table'],
+  ['seq_tup_read', 'Number of live rows fetched by sequential scans'],
+  ['idx_scan', 'Number of index scans initiated on this table'],
+  ['idx_tup_fetch', 'Number of live rows fetched by index scans'],
+  ['n_tup_ins', 'Number of rows inserted'],
+  ['n_tup_upd', 'Number of rows updated'],
+  ['n_tup_del', 'Number of rows deleted'],
+  ['n_tup_hot_upd', 'Number of rows HOT updated (i.e., with no separate index update required)'],
+  ['vacuum_count', 'Number of times this table has been manually vacuumed (not counting VACUUM FULL)'],
+  ['autovacuum_count', 'Number of times this table has been vacuumed by the autovacuum daemon'],
+  ['analyze_count', 'Number of times this table has been manually analyzed'],
+  ['autoanalyze_count', 'Number of times this table has been analyzed by the autovacuum daemon'],
+];
+
+/** pg_stat_user_tables columns exported as gauges: [column, help]. */
+const TABLE_GAUGES: [string, string][] = [
+  ['n_live_tup', 'Estimated number of live rows'],
+  ['n_dead_tup', 'Estimated number of dead rows'],
+  ['n_mod_since_analyze', 'Estimated number of rows changed since last analyze'],
+  ['last_vacuum', 'Last time at which this table was manually vacuumed (not counting VACUUM FULL)'],
+  ['last_autovacuum', 'Last time at which this table was vacuumed by the autovacuum daemon'],
+  ['last_analyze', 'Last time at which this table was manually analyzed'],
+  ['last_autoanalyze', 'Last time at which this table was analyzed by the autovacuum daemon'],
+  ['index_size_bytes', 'Total disk space used by this index, in bytes'],
+  ['table_size_bytes', 'Total disk space used by this table, in bytes'],
+];
+
+/** A row of Q.TABLES as the series every scrape exports until the next per-database pass. */
+function tableSeries(server: string, r: Row): TableSeries {
+  const labels = { server, datname: str(r.datname), schemaname: str(r.schemaname), relname: str(r.relname) };
+  return {
+    labels,
+    counters: TABLE_COUNTERS.map(([column]) => num(r[column]) ?? 0),
+    gauges: TABLE_GAUGES.map(([column]) => num(r[column]) ?? 0),
+    facts: {
+      datname: labels.datname,
+      schemaname: labels.schemaname,
+      relname: labels.relname,
+      liveTuples: num(r.n_live_tup) ?? 0,
+      deadTuples: num(r.n_dead_tup) ?? 0,
+      lastVacuum: num(r.last_vacuum) ?? 0,
+      lastAutovacuum: num(r.last_autovacuum) ?? 0,
+    },
+  };
+}
+
+/** Statements whose rows one handler exports; a PostgreSQL error in any spoils the whole group. */
+interface QueryGroup {
+  /** Label `query` of creditops_postgres_query_success. */
+  name: string;
+  statements: string[];
+  /** Exports the rows of `statements`, in order; may run follow-up queries on `q`. */
+  handle(rows: Row[][], q: Queryer): Promise<void>;
+}
+
 class PostgresCollector implements Collector {
   private readonly servers: ServerState[];
   private readonly now: () => number;
@@ -272,6 +438,7 @@ class PostgresCollector implements Collector {
       lastPerDatabaseAt: Number.NEGATIVE_INFINITY,
       security: [],
       securityAt: Number.NEGATIVE_INFINITY,
+      versionNum: undefined,
     }));
   }
 
@@ -291,23 +458,24 @@ class PostgresCollector implements Collector {
   private async collectServer(state: ServerState, ctx: CollectContext): Promise<void> {
     const name = state.options.name;
     const started = performance.now();
-    const out = new MetricRegistry();
     const verdicts: Verdict[] = [];
     const progress = { up: false };
+    // Written straight into the context registry, after the scrape's own families.
     const finishMeta = (success: boolean) => {
-      out
+      const reg = ctx.registry;
+      reg
         .gauge('pg_up', 'Whether the last scrape was able to connect to the server (1) or not (0).')
         .set({ server: name }, progress.up ? 1 : 0);
-      out
+      reg
         .gauge(
           'creditops_postgres_scrape_success',
           'Whether every query of the last scrape of this server answered in time.',
         )
         .set({ server: name }, success ? 1 : 0);
-      out
+      reg
         .gauge('creditops_postgres_scrape_duration_seconds', 'How long the last scrape of this server took.')
         .set({ server: name }, (performance.now() - started) / 1000);
-      out
+      reg
         .gauge(
           'creditops_postgres_connections_open',
           'Connections the agent holds to this server (at most maxConnectionsPerServer).',
@@ -330,7 +498,6 @@ class PostgresCollector implements Collector {
         ),
       );
       finishMeta(false);
-      merge(ctx.registry, out);
       for (const v of verdicts) ctx.report(v);
       return;
     }
@@ -368,11 +535,10 @@ class PostgresCollector implements Collector {
       progress.up = false;
       finishMeta(false);
     } else {
-      merge(out, scratch);
+      merge(ctx.registry, scratch);
       verdicts.push(...scrapeVerdicts);
       finishMeta(outcome.success);
     }
-    merge(ctx.registry, out);
     for (const v of verdicts) ctx.report(v);
   }
 
@@ -395,53 +561,51 @@ class PostgresCollector implements Collector {
     );
     let databases: DatabaseInfo[] = [];
 
+    const failed = (query: string, error: unknown): void => {
+      success = false;
+      querySuccess.set({ server: name, query }, 0);
+      ctx.log.warn(
+        { server: name, query, code: sqlState(error), error: message(error) },
+        'postgres query failed',
+      );
+    };
     const group = async (query: string, fn: () => Promise<void>): Promise<void> => {
       try {
         await fn();
-        querySuccess.set({ ...L, query }, 1);
+        querySuccess.set({ server: name, query }, 1);
       } catch (error) {
         // A PostgreSQL error (timeout, permission) spoils only this group; a broken connection ends the scrape.
         if (!sqlState(error)) throw error;
-        success = false;
-        querySuccess.set({ ...L, query }, 0);
-        ctx.log.warn(
-          { server: name, query, code: sqlState(error), error: message(error) },
-          'postgres query failed',
-        );
+        failed(query, error);
       }
     };
 
-    try {
-      await state.session.withConnection(o.database, async (q) => {
-        const info = (await q.query(Q.INFO))[0]!;
-        progress.up = true;
-        const versionNum = num(info.version_num)!;
-        const versioned = Q.queriesFor(versionNum);
-        const version = str(info.version);
-        reg
-          .gauge('pg_static', 'Version string as reported by postgres.')
-          .set({ ...L, version: str(info.version_full), short_version: version.split(' ')[0]! }, 1);
-        reg
-          .gauge('pg_postmaster_start_time_seconds', 'Time at which postmaster started.')
-          .set(L, num(info.start_time) ?? 0);
-        const inRecovery = info.in_recovery === true;
+    const settings: Record<string, string> = {};
+    const sessions: SessionFacts = {
+      longestTransactionSeconds: 0,
+      longestIdleInTransactionSeconds: 0,
+      top: [],
+    };
+    const replication: ReplicationFacts = { isReplica: false, standbys: [] };
 
-        const settings: Record<string, string> = {};
-        await group('settings', async () => {
-          for (const r of await q.query(Q.SETTINGS)) settings[str(r.name)] = str(r.setting);
-          for (const n of [
-            'max_connections',
-            'superuser_reserved_connections',
-            'autovacuum_freeze_max_age',
-          ]) {
+    /** The groups of cluster-wide queries, in the order they run and export. */
+    const groupsFor = (versioned: Q.VersionedQueries): QueryGroup[] => [
+      {
+        name: 'settings',
+        statements: [Q.SETTINGS],
+        handle: async ([rows]) => {
+          for (const r of rows!) settings[str(r.name)] = str(r.setting);
+          for (const n of EXPORTED_SETTINGS) {
             const v = num(settings[n]);
             if (v !== undefined) reg.gauge(`pg_settings_${n}`, `Server Parameter: ${n}`).set(L, v);
           }
-        });
-
-        await group('database', async () => {
-          const rows = await q.query(Q.DATABASES);
-          databases = rows.map((r) => ({
+        },
+      },
+      {
+        name: 'database',
+        statements: [Q.DATABASES],
+        handle: async ([rows]) => {
+          databases = rows!.map((r) => ({
             datname: str(r.datname),
             isTemplate: r.is_template === true,
             canConnect: r.can_connect === true,
@@ -456,8 +620,8 @@ class PostgresCollector implements Collector {
             'pg_database_wraparound_age_datminmxid_seconds',
             'Age of the oldest multi-transaction ID that has been replaced with a transaction ID.',
           );
-          for (const r of rows) {
-            const d = { ...L, datname: str(r.datname) };
+          for (const r of rows!) {
+            const d = { server: name, datname: str(r.datname) };
             const bytes = num(r.size_bytes);
             if (bytes !== undefined) size.set(d, bytes);
             limit.set(d, num(r.conn_limit) ?? -1);
@@ -468,99 +632,59 @@ class PostgresCollector implements Collector {
             wraparoundVerdict(
               name,
               t,
-              rows.map((r) => ({
+              rows!.map((r) => ({
                 datname: str(r.datname),
                 frozenXidAge: num(r.frozen_xid_age) ?? 0,
                 minMxidAge: num(r.min_mxid_age) ?? 0,
               })),
             ),
           );
-        });
-
-        await group('stat_database', async () => {
-          const rows = await q.query(Q.STAT_DATABASE);
-          const counters: [string, string, string][] = [
-            [
-              'xact_commit',
-              'xact_commit',
-              'Number of transactions in this database that have been committed',
-            ],
-            [
-              'xact_rollback',
-              'xact_rollback',
-              'Number of transactions in this database that have been rolled back',
-            ],
-            ['blks_read', 'blks_read', 'Number of disk blocks read in this database'],
-            ['blks_hit', 'blks_hit', 'Number of times disk blocks were found already in the buffer cache'],
-            ['tup_returned', 'tup_returned', 'Number of rows returned by queries in this database'],
-            ['tup_fetched', 'tup_fetched', 'Number of rows fetched by queries in this database'],
-            ['tup_inserted', 'tup_inserted', 'Number of rows inserted by queries in this database'],
-            ['tup_updated', 'tup_updated', 'Number of rows updated by queries in this database'],
-            ['tup_deleted', 'tup_deleted', 'Number of rows deleted by queries in this database'],
-            [
-              'conflicts',
-              'conflicts',
-              'Number of queries canceled due to conflicts with recovery in this database',
-            ],
-            ['temp_files', 'temp_files', 'Number of temporary files created by queries in this database'],
-            [
-              'temp_bytes',
-              'temp_bytes',
-              'Total amount of data written to temporary files by queries in this database',
-            ],
-            ['deadlocks', 'deadlocks', 'Number of deadlocks detected in this database'],
-            [
-              'blk_read_time',
-              'blk_read_time',
-              'Time spent reading data file blocks by backends in this database, in milliseconds',
-            ],
-            [
-              'blk_write_time',
-              'blk_write_time',
-              'Time spent writing data file blocks by backends in this database, in milliseconds',
-            ],
-          ];
+        },
+      },
+      {
+        name: 'stat_database',
+        statements: [Q.STAT_DATABASE],
+        handle: async ([rows]) => {
           const backends = reg.gauge(
             'pg_stat_database_numbackends',
             'Number of backends currently connected to this database.',
           );
-          for (const r of rows) {
-            const d = { ...L, datid: str(r.datid), datname: str(r.datname) };
+          const counters = STAT_DATABASE_COUNTERS.map(
+            ([column, metric, help]) => [column, reg.counter(`pg_stat_database_${metric}`, help)] as const,
+          );
+          const statsReset = reg.counter(
+            'pg_stat_database_stats_reset',
+            'Time at which these statistics were last reset',
+          );
+          const activeTime = reg.counter(
+            'pg_stat_database_active_time_seconds_total',
+            'Time spent executing SQL statements in this database, in seconds',
+          );
+          for (const r of rows!) {
+            const d = { server: name, datid: str(r.datid), datname: str(r.datname) };
             backends.set(d, num(r.numbackends) ?? 0);
-            for (const [column, metric, help] of counters) {
-              reg.counter(`pg_stat_database_${metric}`, help).set(d, num(r[column]) ?? 0);
-            }
-            reg
-              .counter('pg_stat_database_stats_reset', 'Time at which these statistics were last reset')
-              .set(d, num(r.stats_reset) ?? 0);
-            reg
-              .counter(
-                'pg_stat_database_active_time_seconds_total',
-                'Time spent executing SQL statements in this database, in seconds',
-              )
-              .set(d, (num(r.active_time) ?? 0) / 1000);
+            for (const [column, w] of counters) w.set(d, num(r[column]) ?? 0);
+            statsReset.set(d, num(r.stats_reset) ?? 0);
+            activeTime.set(d, (num(r.active_time) ?? 0) / 1000);
           }
-        });
-
-        let clientBackends = 0;
-        const sessions: SessionFacts = {
-          longestTransactionSeconds: 0,
-          longestIdleInTransactionSeconds: 0,
-          top: [],
-        };
-        await group('stat_activity', async () => {
+        },
+      },
+      {
+        name: 'stat_activity',
+        statements: [Q.ACTIVITY, Q.ACTIVITY_SUMMARY],
+        handle: async ([activity, summaryRows], q) => {
           const count = reg.gauge('pg_stat_activity_count', 'number of connections in this state');
           const maxTx = reg.gauge(
             'pg_stat_activity_max_tx_duration',
             'max duration in seconds any active transaction has been running',
           );
-          for (const r of await q.query(Q.ACTIVITY)) {
-            const d = { ...L, datname: str(r.datname), state: str(r.state) };
+          for (const r of activity!) {
+            const d = { server: name, datname: str(r.datname), state: str(r.state) };
             count.set(d, num(r.count) ?? 0);
             maxTx.set(d, num(r.max_tx_duration) ?? 0);
           }
-          const summary = (await q.query(Q.ACTIVITY_SUMMARY))[0]!;
-          clientBackends = num(summary.client_backends) ?? 0;
+          const summary = summaryRows![0]!;
+          const clientBackends = num(summary.client_backends) ?? 0;
           sessions.longestTransactionSeconds = num(summary.longest_transaction_seconds) ?? 0;
           sessions.longestIdleInTransactionSeconds = num(summary.longest_idle_in_transaction_seconds) ?? 0;
           // Evidence is only needed when a session check is about to complain.
@@ -597,14 +721,17 @@ class PostgresCollector implements Collector {
             longTransactionVerdict(name, t, sessions),
             idleInTransactionVerdict(name, t, sessions),
           );
-        });
-
-        await group('locks', async () => {
+        },
+      },
+      {
+        name: 'locks',
+        statements: [Q.LOCKS, Q.WAITING_LOCKS],
+        handle: async ([locks, waitingRows], q) => {
           const count = reg.gauge('pg_locks_count', 'Number of locks');
-          for (const r of await q.query(Q.LOCKS)) {
-            count.set({ ...L, datname: str(r.datname), mode: str(r.mode) }, num(r.count) ?? 0);
+          for (const r of locks!) {
+            count.set({ server: name, datname: str(r.datname), mode: str(r.mode) }, num(r.count) ?? 0);
           }
-          const w = (await q.query(Q.WAITING_LOCKS))[0]!;
+          const w = waitingRows![0]!;
           const waiting = num(w.waiting) ?? 0;
           const longest = num(w.longest_wait_seconds) ?? 0;
           reg.gauge('creditops_postgres_locks_waiting', 'Lock requests not granted yet.').set(L, waiting);
@@ -616,11 +743,14 @@ class PostgresCollector implements Collector {
             .set(L, longest);
           const blocked = waiting > 0 ? await q.query(Q.BLOCKED_TOP) : [];
           verdicts.push(waitingLocksVerdict(name, t, { waiting, longestWaitSeconds: longest, blocked }));
-        });
-
-        const replication: ReplicationFacts = { isReplica: inRecovery, standbys: [] };
-        await group('replication', async () => {
-          const r = (await q.query(Q.REPLICATION))[0]!;
+        },
+      },
+      {
+        name: 'replication',
+        // pg_stat_replication is empty on a standby (the statement says so too).
+        statements: [Q.REPLICATION, Q.STAT_REPLICATION],
+        handle: async ([replicationRows, standbys]) => {
+          const r = replicationRows![0]!;
           reg
             .gauge('pg_replication_is_replica', 'Indicates if the server is a replica')
             .set(L, r.is_replica ? 1 : 0);
@@ -661,9 +791,9 @@ class PostgresCollector implements Collector {
               'creditops_postgres_standby_replay_lag_seconds',
               'On a primary, per standby: replay lag in seconds (0 when the standby has replayed all WAL).',
             );
-            for (const s of await q.query(Q.STAT_REPLICATION)) {
+            for (const s of standbys!) {
               const d = {
-                ...L,
+                server: name,
                 application_name: str(s.application_name),
                 client_addr: str(s.client_addr),
                 state: str(s.state),
@@ -687,10 +817,12 @@ class PostgresCollector implements Collector {
           }
           const v = replicationVerdict(name, t, replication);
           if (v) verdicts.push(v);
-        });
-
-        await group('replication_slots', async () => {
-          const rows = await q.query(Q.SLOTS);
+        },
+      },
+      {
+        name: 'replication_slots',
+        statements: [Q.SLOTS],
+        handle: async ([rows]) => {
           const active = reg.gauge('pg_replication_slots_active', 'Flag indicating if the slot is active');
           const diff = reg.gauge('pg_replication_slots_pg_wal_lsn_diff', 'Replication lag in bytes');
           const safe = reg.gauge(
@@ -701,20 +833,27 @@ class PostgresCollector implements Collector {
             'pg_replication_slots_wal_status',
             'availability of WAL files claimed by this slot',
           );
-          for (const r of rows) {
-            const d = { ...L, slot_name: str(r.slot_name), database: str(r.database) };
+          for (const r of rows!) {
+            const d = { server: name, slot_name: str(r.slot_name), database: str(r.database) };
             active.set(d, r.active ? 1 : 0);
             const retained = num(r.retained_bytes);
             if (retained !== undefined) diff.set(d, retained);
-            const typed = { ...L, slot_name: str(r.slot_name), slot_type: str(r.slot_type) };
             const safeSize = num(r.safe_wal_size);
-            if (safeSize !== undefined) safe.set(typed, safeSize);
-            if (r.wal_status) status.set({ ...typed, wal_status: str(r.wal_status) }, 1);
+            const slotType = str(r.slot_type);
+            if (safeSize !== undefined) {
+              safe.set({ server: name, slot_name: d.slot_name, slot_type: slotType }, safeSize);
+            }
+            if (r.wal_status) {
+              status.set(
+                { server: name, slot_name: d.slot_name, slot_type: slotType, wal_status: str(r.wal_status) },
+                1,
+              );
+            }
           }
           const v = slotsVerdict(
             name,
             t,
-            rows.map((r) => ({
+            rows!.map((r) => ({
               slotName: str(r.slot_name),
               active: r.active === true,
               retainedBytes: num(r.retained_bytes) ?? null,
@@ -722,10 +861,13 @@ class PostgresCollector implements Collector {
             })),
           );
           if (v) verdicts.push(v);
-        });
-
-        await group('stat_archiver', async () => {
-          const r = (await q.query(Q.ARCHIVER))[0]!;
+        },
+      },
+      {
+        name: 'stat_archiver',
+        statements: [Q.ARCHIVER],
+        handle: async ([rows]) => {
+          const r = rows![0]!;
           reg
             .counter(
               'pg_stat_archiver_archived_count',
@@ -760,107 +902,81 @@ class PostgresCollector implements Collector {
               lastFailedWal: r.last_failed_wal === null ? null : str(r.last_failed_wal),
             }),
           );
-        });
-
-        await group('stat_bgwriter', async () => {
-          const r = (await q.query(versioned.bgwriter))[0]!;
-          const columns: [string, string, string][] = [
-            [
-              'checkpoints_timed',
-              'checkpoints_timed_total',
-              'Number of scheduled checkpoints that have been performed',
-            ],
-            [
-              'checkpoints_req',
-              'checkpoints_req_total',
-              'Number of requested checkpoints that have been performed',
-            ],
-            [
-              'checkpoint_write_time',
-              'checkpoint_write_time_total',
-              'Total amount of time that has been spent in the portion of checkpoint processing where files are written to disk, in milliseconds',
-            ],
-            [
-              'checkpoint_sync_time',
-              'checkpoint_sync_time_total',
-              'Total amount of time that has been spent in the portion of checkpoint processing where files are synchronized to disk, in milliseconds',
-            ],
-            [
-              'buffers_checkpoint',
-              'buffers_checkpoint_total',
-              'Number of buffers written during checkpoints',
-            ],
-            ['buffers_clean', 'buffers_clean_total', 'Number of buffers written by the background writer'],
-            [
-              'maxwritten_clean',
-              'maxwritten_clean_total',
-              'Number of times the background writer stopped a cleaning scan because it had written too many buffers',
-            ],
-            ['buffers_backend', 'buffers_backend_total', 'Number of buffers written directly by a backend'],
-            [
-              'buffers_backend_fsync',
-              'buffers_backend_fsync_total',
-              'Number of times a backend had to execute its own fsync call',
-            ],
-            ['buffers_alloc', 'buffers_alloc_total', 'Number of buffers allocated'],
-            ['stats_reset', 'stats_reset_total', 'Time at which these statistics were last reset'],
-          ];
-          for (const [column, metric, help] of columns) {
+        },
+      },
+      {
+        name: 'stat_bgwriter',
+        statements: [versioned.bgwriter],
+        handle: async ([rows]) => {
+          const r = rows![0]!;
+          for (const [column, metric, help] of BGWRITER_COLUMNS) {
             if (!(column in r)) continue;
             reg.counter(`pg_stat_bgwriter_${metric}`, help).set(L, num(r[column]) ?? 0);
           }
-        });
+        },
+      },
+      ...(versioned.checkpointer === undefined
+        ? []
+        : [
+            {
+              name: 'stat_checkpointer',
+              statements: [versioned.checkpointer],
+              handle: async ([rows]: Row[][]) => {
+                const r = rows![0]!;
+                for (const [column, metric, help] of CHECKPOINTER_COLUMNS) {
+                  if (!(column in r)) continue;
+                  reg.counter(`pg_stat_checkpointer_${metric}`, help).set(L, num(r[column]) ?? 0);
+                }
+              },
+            },
+          ]),
+    ];
+    try {
+      await state.session.withConnection(o.database, async (q) => {
+        // The statements depend on the version, learnt on the first scrape and checked by INFO on
+        // each: a server upgraded since the last scrape has its statements chosen again.
+        let chosen = state.versionNum;
+        let groups: QueryGroup[] = [];
+        let batch: BatchResult = { results: [] };
+        for (let attempt = 0; attempt < 3; attempt++) {
+          groups = chosen === undefined ? [] : groupsFor(Q.queriesFor(chosen));
+          batch = await q.batch([Q.INFO, ...groups.flatMap((g) => g.statements)]);
+          const versionRow = batch.results[0]?.[0];
+          if (!versionRow) throw batch.error ?? new Error('no answer to the version query');
+          progress.up = true;
+          const versionNum = num(versionRow.version_num)!;
+          if (versionNum === chosen) break;
+          Q.queriesFor(versionNum); // throws for a version the collector does not support
+          chosen = state.versionNum = versionNum;
+        }
 
-        if (versioned.checkpointer) {
-          const sql = versioned.checkpointer;
-          await group('stat_checkpointer', async () => {
-            const r = (await q.query(sql))[0]!;
-            const columns: [string, string, string][] = [
-              ['num_timed', 'num_timed_total', 'Number of scheduled checkpoints due to timeout'],
-              [
-                'num_requested',
-                'num_requested_total',
-                'Number of requested checkpoints that have been performed',
-              ],
-              ['num_done', 'num_done_total', 'Number of checkpoints that have been performed'],
-              [
-                'restartpoints_timed',
-                'restartpoints_timed_total',
-                'Number of scheduled restartpoints due to timeout',
-              ],
-              ['restartpoints_req', 'restartpoints_req_total', 'Number of requested restartpoints'],
-              [
-                'restartpoints_done',
-                'restartpoints_done_total',
-                'Number of restartpoints that have been performed',
-              ],
-              [
-                'write_time',
-                'write_time_total',
-                'Time spent writing files to disk during checkpoints and restartpoints, in milliseconds',
-              ],
-              [
-                'sync_time',
-                'sync_time_total',
-                'Time spent synchronizing files to disk during checkpoints and restartpoints, in milliseconds',
-              ],
-              [
-                'buffers_written',
-                'buffers_written_total',
-                'Number of buffers written during checkpoints and restartpoints',
-              ],
-              [
-                'slru_written',
-                'slru_written_total',
-                'Number of SLRU buffers written during checkpoints and restartpoints',
-              ],
-              ['stats_reset', 'stats_reset_total', 'Time at which these statistics were last reset'],
-            ];
-            for (const [column, metric, help] of columns) {
-              if (!(column in r)) continue;
-              reg.counter(`pg_stat_checkpointer_${metric}`, help).set(L, num(r[column]) ?? 0);
-            }
-          });
+        const info = batch.results[0]![0]!;
+        const version = str(info.version);
+        reg
+          .gauge('pg_static', 'Version string as reported by postgres.')
+          .set({ server: name, version: str(info.version_full), short_version: version.split(' ')[0]! }, 1);
+        reg
+          .gauge('pg_postmaster_start_time_seconds', 'Time at which postmaster started.')
+          .set(L, num(info.start_time) ?? 0);
+        replication.isReplica = info.in_recovery === true;
+
+        // A statement PostgreSQL refuses (timeout, permission) ends its batch: its group is reported
+        // failed and the groups after it run in a new batch, so it spoils only its own group.
+        let offset = 1;
+        for (let i = 0; i < groups.length; i++) {
+          const g = groups[i]!;
+          const end = offset + g.statements.length;
+          if (end <= batch.results.length) {
+            const rows = batch.results.slice(offset, end);
+            offset = end;
+            await group(g.name, () => g.handle(rows, q));
+            continue;
+          }
+          failed(g.name, batch.error);
+          if (i + 1 < groups.length) {
+            batch = await q.batch(groups.slice(i + 1).flatMap((x) => x.statements));
+            offset = 0;
+          }
         }
 
         // The baseline changes with configuration, not load: judged every securityIntervalSeconds,
@@ -937,7 +1053,10 @@ class PostgresCollector implements Collector {
           const rows = await state.session.withConnection(d.datname, (q) =>
             q.query(Q.TABLES, [this.options.largestTables]),
           );
-          state.tables.set(d.datname, rows);
+          state.tables.set(
+            d.datname,
+            rows.map((r) => tableSeries(o.name, r)),
+          );
         } catch (error) {
           skipped.set(d.datname, { reason: skipReason(error), error: message(error) });
           state.tables.delete(d.datname);
@@ -976,47 +1095,15 @@ class PostgresCollector implements Collector {
       .set(L, state.tables.size);
 
     const facts: TableFacts[] = [];
-    const counters: [string, string][] = [
-      ['seq_scan', 'Number of sequential scans initiated on this table'],
-      ['seq_tup_read', 'Number of live rows fetched by sequential scans'],
-      ['idx_scan', 'Number of index scans initiated on this table'],
-      ['idx_tup_fetch', 'Number of live rows fetched by index scans'],
-      ['n_tup_ins', 'Number of rows inserted'],
-      ['n_tup_upd', 'Number of rows updated'],
-      ['n_tup_del', 'Number of rows deleted'],
-      ['n_tup_hot_upd', 'Number of rows HOT updated (i.e., with no separate index update required)'],
-      ['vacuum_count', 'Number of times this table has been manually vacuumed (not counting VACUUM FULL)'],
-      ['autovacuum_count', 'Number of times this table has been vacuumed by the autovacuum daemon'],
-      ['analyze_count', 'Number of times this table has been manually analyzed'],
-      ['autoanalyze_count', 'Number of times this table has been analyzed by the autovacuum daemon'],
-    ];
-    const gauges: [string, string][] = [
-      ['n_live_tup', 'Estimated number of live rows'],
-      ['n_dead_tup', 'Estimated number of dead rows'],
-      ['n_mod_since_analyze', 'Estimated number of rows changed since last analyze'],
-      ['last_vacuum', 'Last time at which this table was manually vacuumed (not counting VACUUM FULL)'],
-      ['last_autovacuum', 'Last time at which this table was vacuumed by the autovacuum daemon'],
-      ['last_analyze', 'Last time at which this table was manually analyzed'],
-      ['last_autoanalyze', 'Last time at which this table was analyzed by the autovacuum daemon'],
-      ['index_size_bytes', 'Total disk space used by this index, in bytes'],
-      ['table_size_bytes', 'Total disk space used by this table, in bytes'],
-    ];
-    for (const rows of state.tables.values()) {
-      for (const r of rows) {
-        const d = { ...L, datname: str(r.datname), schemaname: str(r.schemaname), relname: str(r.relname) };
-        for (const [column, help] of counters)
-          reg.counter(`pg_stat_user_tables_${column}`, help).set(d, num(r[column]) ?? 0);
-        for (const [column, help] of gauges)
-          reg.gauge(`pg_stat_user_tables_${column}`, help).set(d, num(r[column]) ?? 0);
-        facts.push({
-          datname: d.datname,
-          schemaname: d.schemaname,
-          relname: d.relname,
-          liveTuples: num(r.n_live_tup) ?? 0,
-          deadTuples: num(r.n_dead_tup) ?? 0,
-          lastVacuum: num(r.last_vacuum) ?? 0,
-          lastAutovacuum: num(r.last_autovacuum) ?? 0,
-        });
+    const counters = TABLE_COUNTERS.map(([column, help]) =>
+      reg.counter(`pg_stat_user_tables_${column}`, help),
+    );
+    const gauges = TABLE_GAUGES.map(([column, help]) => reg.gauge(`pg_stat_user_tables_${column}`, help));
+    for (const series of state.tables.values()) {
+      for (const table of series) {
+        for (let i = 0; i < counters.length; i++) counters[i]!.set(table.labels, table.counters[i]!);
+        for (let i = 0; i < gauges.length; i++) gauges[i]!.set(table.labels, table.gauges[i]!);
+        facts.push(table.facts);
       }
     }
     if (state.tables.size > 0) {

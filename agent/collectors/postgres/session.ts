@@ -43,8 +43,23 @@ export interface SessionOptions {
 /** Rows come back as node-postgres gives them (int8 and numeric as strings). */
 export type Row = Record<string, unknown>;
 
+/** The rows of the statements of a batch up to the first one PostgreSQL refused. */
+export interface BatchResult {
+  /** The rows of each statement that completed, in order. */
+  results: Row[][];
+  /** Why statement `results.length` failed (a PostgreSQL error); the statements after it did not run. */
+  error?: Error;
+}
+
 export interface Queryer {
   query(sql: string, params?: unknown[]): Promise<Row[]>;
+  /**
+   * Runs parameterless statements (no `;` inside) in one simple-protocol message: one round trip,
+   * one implicit transaction, statement_timeout and lock_timeout still applying to each statement.
+   * A PostgreSQL error ends the batch and is returned with the rows of the statements before it;
+   * any other error (a broken connection) is thrown.
+   */
+  batch(statements: string[]): Promise<BatchResult>;
 }
 
 /** Every connection slot is held by a query that has not returned yet. */
@@ -74,6 +89,63 @@ interface Backoff {
   retryAt: number;
   error: string;
   code: string | undefined;
+}
+
+interface RowDescription {
+  fields: { name: string; dataTypeID: number }[];
+}
+
+/**
+ * A node-postgres Submittable for StatementBatch. pg's own Query reports only the error when a
+ * statement of a multi-statement query fails, and drops the rows of those before it; this one
+ * keeps them, so a failing statement spoils only itself.
+ */
+class StatementBatch {
+  readonly results: Row[][] = [];
+  private names: string[] = [];
+  private parsers: ((text: string) => unknown)[] = [];
+  private rows: Row[] = [];
+
+  constructor(
+    private readonly text: string,
+    private readonly done: (error: Error | undefined) => void,
+  ) {}
+
+  submit(connection: pg.Connection): void {
+    connection.query(this.text);
+  }
+
+  handleRowDescription(msg: RowDescription): void {
+    this.names = msg.fields.map((f) => f.name);
+    // The simple protocol always answers in text format.
+    this.parsers = msg.fields.map((f) => pg.types.getTypeParser(f.dataTypeID, 'text'));
+    this.rows = [];
+  }
+
+  handleDataRow(msg: { fields: (string | null)[] }): void {
+    const row: Row = {};
+    for (let i = 0; i < msg.fields.length; i++) {
+      const raw = msg.fields[i];
+      row[this.names[i]!] = raw === null || raw === undefined ? null : this.parsers[i]!(raw);
+    }
+    this.rows.push(row);
+  }
+
+  handleCommandComplete(): void {
+    this.results.push(this.rows);
+    this.rows = [];
+  }
+
+  handleEmptyQuery(): void {}
+
+  /** Ends the batch: node-postgres calls nothing else after an error. */
+  handleError(error: Error): void {
+    this.done(error);
+  }
+
+  handleReadyForQuery(): void {
+    this.done(undefined);
+  }
 }
 
 /** The SQLSTATE of a PostgreSQL error, if it is one. */
@@ -112,6 +184,21 @@ export class ServerSession {
     const q: Queryer = {
       query: async (sql, params) =>
         (await slot.client.query(sql, params as unknown[] | undefined)).rows as Row[],
+      batch: (statements) =>
+        new Promise<BatchResult>((resolve, reject) => {
+          const batch = new StatementBatch(statements.join(';\n'), (error) => {
+            if (error && !sqlState(error)) reject(error);
+            else if (error) resolve({ results: batch.results, error });
+            else if (batch.results.length !== statements.length)
+              reject(
+                new Error(
+                  `a batch of ${statements.length} statements returned ${batch.results.length} results`,
+                ),
+              );
+            else resolve({ results: batch.results });
+          });
+          slot.client.query(batch);
+        }),
     };
     try {
       return await work(q);
