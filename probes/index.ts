@@ -2,6 +2,10 @@
  * Every probe, by id. This map is the only list: configuration validation, the agent and the
  * collector derive the allowed probe ids and their options from it.
  */
+import { dnsResolution } from './endpoint/dns.js';
+import { httpEndpoint } from './endpoint/http.js';
+import { tcpConnect } from './endpoint/tcp.js';
+import { tlsCertificate } from './endpoint/tls.js';
 import { duplicateUid, emptyPassword, uidZero } from './security/accounts.js';
 import { auditd, logRetention } from './security/audit.js';
 import { loginLockout, shellTimeout } from './security/login.js';
@@ -36,4 +40,12 @@ export const securityProbes: Record<string, AnyProbe> = {
 /** Probes that look at a Host: the agent runs these locally, the collector over SSH. */
 export const hostProbes: Record<string, AnyProbe> = { ...securityProbes };
 
-export const probes: Record<string, AnyProbe> = { ...hostProbes };
+/** Probes of a target (URL, host:port, name) that the collector runs from the centre. */
+export const endpointProbes: Record<string, AnyProbe> = {
+  [httpEndpoint.id]: httpEndpoint,
+  [tlsCertificate.id]: tlsCertificate,
+  [tcpConnect.id]: tcpConnect,
+  [dnsResolution.id]: dnsResolution,
+};
+
+export const probes: Record<string, AnyProbe> = { ...hostProbes, ...endpointProbes };
