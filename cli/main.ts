@@ -7,6 +7,8 @@ import { VERSION } from '../lib/version.js';
 import { agentCommand } from './commands/agent.js';
 import { checkConfigCommand } from './commands/check-config.js';
 import { collectorCommand } from './commands/collector.js';
+import { ticketCommand } from './commands/ticket.js';
+import { userCommand } from './commands/user.js';
 
 const program = new Command('creditops')
   .description('公共信用信息管理系统运维监控套件 (creditops): agent, collector, checks and reports')
@@ -16,6 +18,8 @@ const program = new Command('creditops')
 program.addCommand(collectorCommand());
 program.addCommand(agentCommand());
 program.addCommand(checkConfigCommand());
+program.addCommand(ticketCommand());
+program.addCommand(userCommand());
 
 try {
   await program.parseAsync(process.argv);
