@@ -19,11 +19,30 @@ interface GlobalOptions {
 
 const KINDS = ['fault', 'objection', 'change', 'force_majeure', 'rectification', 'account', 'vulnerability'];
 const KIND_TITLE: Record<string, string> = {
-  fault: '故障', objection: '异议', change: '功能变更', force_majeure: '不可抗力', rectification: '整改', account: '账号', vulnerability: '漏洞',
+  fault: '故障',
+  objection: '异议',
+  change: '功能变更',
+  force_majeure: '不可抗力',
+  rectification: '整改',
+  account: '账号',
+  vulnerability: '漏洞',
 };
-const STATUS_TITLE: Record<string, string> = { open: '待响应', acknowledged: '处理中', resolved: '已解决', closed: '已关闭' };
+const STATUS_TITLE: Record<string, string> = {
+  open: '待响应',
+  acknowledged: '处理中',
+  resolved: '已解决',
+  closed: '已关闭',
+};
 const CLOCK_TITLE: Record<string, string> = {
-  respond: '响应', restore: '恢复', answer: '答复', research: '需求调研', delivery: '交付', notify: '告知', rectify: '整改', resolve: '办结', fix: '修复',
+  respond: '响应',
+  restore: '恢复',
+  answer: '答复',
+  research: '需求调研',
+  delivery: '交付',
+  notify: '告知',
+  rectify: '整改',
+  resolve: '办结',
+  fix: '修复',
 };
 
 function connection(opts: GlobalOptions): Connection {
@@ -35,20 +54,34 @@ function connection(opts: GlobalOptions): Connection {
       throw new Error(`cannot read the token file ${opts.tokenFile}: ${(cause as Error).message}`, { cause });
     }
   }
-  if (!token) throw new Error('no user token: pass --token-file <file> or set CREDITOPS_TOKEN (create one with `creditops user add <name> --role engineer`)');
+  if (!token)
+    throw new Error(
+      'no user token: pass --token-file <file> or set CREDITOPS_TOKEN (create one with `creditops user add <name> --role engineer`)',
+    );
   return { url: opts.url.replace(/\/+$/, ''), token };
 }
 
-async function call(c: Connection, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, unknown>> {
+async function call(
+  c: Connection,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
   let res: Response;
   try {
     res = await fetch(`${c.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${c.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${c.token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (cause) {
-    throw new Error(`cannot reach the collector at ${c.url}: ${(cause as Error).message} (is it running? --url)`, { cause });
+    throw new Error(
+      `cannot reach the collector at ${c.url}: ${(cause as Error).message} (is it running? --url)`,
+      { cause },
+    );
   }
   const text = await res.text();
   let json: Record<string, unknown>;
@@ -57,7 +90,10 @@ async function call(c: Connection, method: 'GET' | 'POST', path: string, body?: 
   } catch {
     throw new Error(`${method} ${path}: HTTP ${res.status}: ${text.slice(0, 200)}`);
   }
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${String(json.error ?? '')}: ${String(json.message ?? text)}`);
+  if (!res.ok)
+    throw new Error(
+      `${method} ${path}: HTTP ${res.status} ${String(json.error ?? '')}: ${String(json.message ?? text)}`,
+    );
   return json;
 }
 
@@ -66,16 +102,31 @@ export function displayWidth(text: string): number {
   let w = 0;
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
-    w += (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x3fffd) ? 2 : 1;
+    w +=
+      (cp >= 0x1100 && cp <= 0x115f) ||
+      (cp >= 0x2e80 && cp <= 0xa4cf) ||
+      (cp >= 0xac00 && cp <= 0xd7a3) ||
+      (cp >= 0xf900 && cp <= 0xfaff) ||
+      (cp >= 0xfe30 && cp <= 0xfe4f) ||
+      (cp >= 0xff00 && cp <= 0xff60) ||
+      (cp >= 0xffe0 && cp <= 0xffe6) ||
+      (cp >= 0x20000 && cp <= 0x3fffd)
+        ? 2
+        : 1;
   }
   return w;
 }
 
 export function renderTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ''))));
+  const widths = header.map((h, i) =>
+    Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ''))),
+  );
   const line = (cells: string[]) =>
-    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - displayWidth(cell)))).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - displayWidth(cell))))
+      .join('  ')
+      .trimEnd();
+  return `${[line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`;
 }
 
 interface TicketJson {
@@ -104,7 +155,12 @@ function printTicket(t: TicketJson): void {
   ];
   process.stdout.write(`${out.join('\n')}\n`);
   if (t.events) {
-    process.stdout.write(`\n处理记录：\n${renderTable(['时间', '操作人', '内容'], t.events.map((e) => [local(e.at), e.actor, e.message]))}`);
+    process.stdout.write(
+      `\n处理记录：\n${renderTable(
+        ['时间', '操作人', '内容'],
+        t.events.map((e) => [local(e.at), e.actor, e.message]),
+      )}`,
+    );
   }
 }
 
@@ -128,26 +184,39 @@ export function ticketCommand(): Command {
     .addOption(new Option('--kind <kind>').choices(KINDS))
     .addOption(new Option('--severity <severity>').choices(['P1', 'P2', 'P3']))
     .option('--limit <n>', 'at most this many', '100')
-    .action(async (opts: { status: string; kind?: string; severity?: string; limit: string }, cmd: Command) => {
-      const q = new URLSearchParams();
-      if (opts.status !== 'all') q.set('status', opts.status);
-      if (opts.kind) q.set('kind', opts.kind);
-      if (opts.severity) q.set('severity', opts.severity);
-      q.set('limit', opts.limit);
-      const json = await call(connection(globals(cmd)), 'GET', `/api/v1/tickets?${q}`);
-      if (globals(cmd).json) return void process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
-      const tickets = json.tickets as TicketJson[];
-      if (tickets.length === 0) return void process.stdout.write('没有工单。/ no tickets.\n');
-      process.stdout.write(
-        renderTable(
-          ['编号', '状态', '级别', '类型', '主机', '创建时间', '期限', '摘要'],
-          tickets.map((t) => {
-            const next = t.deadlines.find((d) => d.state === 'pending') ?? t.deadlines[0];
-            return [t.number, STATUS_TITLE[t.status] ?? t.status, t.severity, KIND_TITLE[t.kind] ?? t.kind, t.host ?? '—', local(t.openedAt), next ? `${CLOCK_TITLE[next.clock] ?? next.clock} ${next.display}${stateMark(next.state)}` : '—', t.title];
-          }),
-        ),
-      );
-    });
+    .action(
+      async (opts: { status: string; kind?: string; severity?: string; limit: string }, cmd: Command) => {
+        const q = new URLSearchParams();
+        if (opts.status !== 'all') q.set('status', opts.status);
+        if (opts.kind) q.set('kind', opts.kind);
+        if (opts.severity) q.set('severity', opts.severity);
+        q.set('limit', opts.limit);
+        const json = await call(connection(globals(cmd)), 'GET', `/api/v1/tickets?${q}`);
+        if (globals(cmd).json) return void process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+        const tickets = json.tickets as TicketJson[];
+        if (tickets.length === 0) return void process.stdout.write('没有工单。/ no tickets.\n');
+        process.stdout.write(
+          renderTable(
+            ['编号', '状态', '级别', '类型', '主机', '创建时间', '期限', '摘要'],
+            tickets.map((t) => {
+              const next = t.deadlines.find((d) => d.state === 'pending') ?? t.deadlines[0];
+              return [
+                t.number,
+                STATUS_TITLE[t.status] ?? t.status,
+                t.severity,
+                KIND_TITLE[t.kind] ?? t.kind,
+                t.host ?? '—',
+                local(t.openedAt),
+                next
+                  ? `${CLOCK_TITLE[next.clock] ?? next.clock} ${next.display}${stateMark(next.state)}`
+                  : '—',
+                t.title,
+              ];
+            }),
+          ),
+        );
+      },
+    );
 
   ticket
     .command('show')
@@ -167,18 +236,31 @@ export function ticketCommand(): Command {
     .option('--host <host>')
     .option('--assignee <name>')
     .option('--received-at <iso>', 'when it was received (ISO 8601), if not now')
-    .action(async (opts: { kind: string; severity: string; title: string; description?: string; host?: string; assignee?: string; receivedAt?: string }, cmd: Command) => {
-      const body = {
-        kind: opts.kind,
-        severity: opts.severity,
-        title: opts.title,
-        ...(opts.description ? { description: opts.description } : {}),
-        ...(opts.host ? { host: opts.host } : {}),
-        ...(opts.assignee ? { assignee: opts.assignee } : {}),
-        ...(opts.receivedAt ? { receivedAt: new Date(opts.receivedAt).toISOString() } : {}),
-      };
-      done(cmd, await call(connection(globals(cmd)), 'POST', '/api/v1/tickets', body));
-    });
+    .action(
+      async (
+        opts: {
+          kind: string;
+          severity: string;
+          title: string;
+          description?: string;
+          host?: string;
+          assignee?: string;
+          receivedAt?: string;
+        },
+        cmd: Command,
+      ) => {
+        const body = {
+          kind: opts.kind,
+          severity: opts.severity,
+          title: opts.title,
+          ...(opts.description ? { description: opts.description } : {}),
+          ...(opts.host ? { host: opts.host } : {}),
+          ...(opts.assignee ? { assignee: opts.assignee } : {}),
+          ...(opts.receivedAt ? { receivedAt: new Date(opts.receivedAt).toISOString() } : {}),
+        };
+        done(cmd, await call(connection(globals(cmd)), 'POST', '/api/v1/tickets', body));
+      },
+    );
 
   const actions: [string, string, string][] = [
     ['ack', 'ack', 'acknowledge (响应): stops the response clock and the escalation'],
@@ -193,7 +275,15 @@ export function ticketCommand(): Command {
       .argument('<number>')
       .option('--note <text>', 'a note for the timeline')
       .action(async (number: string, opts: { note?: string }, cmd: Command) => {
-        done(cmd, await call(connection(globals(cmd)), 'POST', `/api/v1/tickets/${encodeURIComponent(number)}/${path}`, opts.note ? { note: opts.note } : {}));
+        done(
+          cmd,
+          await call(
+            connection(globals(cmd)),
+            'POST',
+            `/api/v1/tickets/${encodeURIComponent(number)}/${path}`,
+            opts.note ? { note: opts.note } : {},
+          ),
+        );
       });
   }
 
@@ -203,7 +293,15 @@ export function ticketCommand(): Command {
     .argument('<number>')
     .argument('<text>')
     .action(async (number: string, text: string, _opts: unknown, cmd: Command) => {
-      done(cmd, await call(connection(globals(cmd)), 'POST', `/api/v1/tickets/${encodeURIComponent(number)}/comment`, { text }));
+      done(
+        cmd,
+        await call(
+          connection(globals(cmd)),
+          'POST',
+          `/api/v1/tickets/${encodeURIComponent(number)}/comment`,
+          { text },
+        ),
+      );
     });
 
   ticket
@@ -212,7 +310,15 @@ export function ticketCommand(): Command {
     .argument('<number>')
     .option('--at <iso>', 'when the bureau confirmed, if not now')
     .action(async (number: string, opts: { at?: string }, cmd: Command) => {
-      done(cmd, await call(connection(globals(cmd)), 'POST', `/api/v1/tickets/${encodeURIComponent(number)}/confirm`, opts.at ? { at: new Date(opts.at).toISOString() } : {}));
+      done(
+        cmd,
+        await call(
+          connection(globals(cmd)),
+          'POST',
+          `/api/v1/tickets/${encodeURIComponent(number)}/confirm`,
+          opts.at ? { at: new Date(opts.at).toISOString() } : {},
+        ),
+      );
     });
 
   return ticket;

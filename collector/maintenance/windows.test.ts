@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { quietUntil } from '../notify/routing.js';
 import { activeOccurrence, matchesService, parseRecurrence, shapeOf } from './windows.js';
 
-const shape = (start: string, duration: number, recurrence: string | null, tz = 'Asia/Shanghai', until: string | null = null) =>
+const shape = (
+  start: string,
+  duration: number,
+  recurrence: string | null,
+  tz = 'Asia/Shanghai',
+  until: string | null = null,
+) =>
   shapeOf({ time_zone: tz, starts_local: start, duration_minutes: duration, recurrence, until_local: until });
 const at = (iso: string) => Date.parse(iso);
 
@@ -10,7 +16,10 @@ describe('maintenance windows', () => {
   it('a one-off window in Beijing time', () => {
     const s = shape('2026-10-03T01:00', 120, null);
     expect(activeOccurrence(s, at('2026-10-02T16:59:59Z'))).toBeNull();
-    expect(activeOccurrence(s, at('2026-10-02T17:00:00Z'))).toEqual({ start: at('2026-10-02T17:00:00Z'), end: at('2026-10-02T19:00:00Z') });
+    expect(activeOccurrence(s, at('2026-10-02T17:00:00Z'))).toEqual({
+      start: at('2026-10-02T17:00:00Z'),
+      end: at('2026-10-02T19:00:00Z'),
+    });
     expect(activeOccurrence(s, at('2026-10-02T19:00:00Z'))).toBeNull();
   });
 
@@ -26,11 +35,20 @@ describe('maintenance windows', () => {
     // Sundays 01:00–05:00 local. On 2026-03-29 clocks jump 02:00 → 03:00: 01:00 CET = 00:00Z,
     // 05:00 CEST = 03:00Z (three real hours); the Sunday before is 00:00Z–04:00Z.
     const s = shape('2026-03-01T01:00', 240, 'FREQ=WEEKLY', 'Europe/Berlin');
-    expect(activeOccurrence(s, at('2026-03-22T03:30:00Z'))).toEqual({ start: at('2026-03-22T00:00:00Z'), end: at('2026-03-22T04:00:00Z') });
-    expect(activeOccurrence(s, at('2026-03-29T02:30:00Z'))).toEqual({ start: at('2026-03-29T00:00:00Z'), end: at('2026-03-29T03:00:00Z') });
+    expect(activeOccurrence(s, at('2026-03-22T03:30:00Z'))).toEqual({
+      start: at('2026-03-22T00:00:00Z'),
+      end: at('2026-03-22T04:00:00Z'),
+    });
+    expect(activeOccurrence(s, at('2026-03-29T02:30:00Z'))).toEqual({
+      start: at('2026-03-29T00:00:00Z'),
+      end: at('2026-03-29T03:00:00Z'),
+    });
     expect(activeOccurrence(s, at('2026-03-29T03:30:00Z'))).toBeNull();
     // Autumn (2026-10-25, 03:00 → 02:00): 01:00 CEST = 23:00Z, 05:00 CET = 04:00Z (five hours).
-    expect(activeOccurrence(s, at('2026-10-25T03:30:00Z'))).toEqual({ start: at('2026-10-24T23:00:00Z'), end: at('2026-10-25T04:00:00Z') });
+    expect(activeOccurrence(s, at('2026-10-25T03:30:00Z'))).toEqual({
+      start: at('2026-10-24T23:00:00Z'),
+      end: at('2026-10-25T04:00:00Z'),
+    });
   });
 
   it('daily every other day; services with a prefix pattern', () => {

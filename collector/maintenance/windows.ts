@@ -11,12 +11,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
+import type { Kysely, Transaction } from 'kysely';
 import { checkTimeZone } from '../../lib/calendar/index.js';
 import type { Store } from '../store/store.js';
-import type { Kysely, Transaction } from 'kysely';
 import { type MaintenanceWindowRow, type TicketDatabase, ticketDb } from '../store/ticket-tables.js';
-import { localToInstant, parseLocalDateTime, weekdayOf } from './zoned-time.js';
-import { civilDayNumber } from './zoned-time.js';
+import { civilDayNumber, localToInstant, parseLocalDateTime, weekdayOf } from './zoned-time.js';
 
 export const MaintenanceWindowInput = Type.Object(
   {
@@ -74,7 +73,9 @@ export function parseRecurrence(text: string): Recurrence {
     });
   for (const k of parts.keys()) {
     if (!['FREQ', 'INTERVAL', 'BYDAY'].includes(k))
-      throw new Error(`invalid recurrence "${text}": ${k} is not supported (FREQ, INTERVAL, BYDAY; use "until" for the end)`);
+      throw new Error(
+        `invalid recurrence "${text}": ${k} is not supported (FREQ, INTERVAL, BYDAY; use "until" for the end)`,
+      );
   }
   return { freq, interval, byDay };
 }
@@ -89,7 +90,12 @@ export interface WindowShape {
   untilDay: number | null;
 }
 
-export function shapeOf(row: Pick<MaintenanceWindowRow, 'time_zone' | 'starts_local' | 'duration_minutes' | 'recurrence' | 'until_local'>): WindowShape {
+export function shapeOf(
+  row: Pick<
+    MaintenanceWindowRow,
+    'time_zone' | 'starts_local' | 'duration_minutes' | 'recurrence' | 'until_local'
+  >,
+): WindowShape {
   const start = parseLocalDateTime(row.starts_local);
   return {
     timeZone: row.time_zone,

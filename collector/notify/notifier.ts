@@ -11,7 +11,7 @@ import { formatLocal } from '../tickets/deadlines.js';
 import type { NotifiableEvent, TicketHooks, TicketService, Trx } from '../tickets/service.js';
 import type { Outbox } from './outbox.js';
 import type { NotificationPolicy, Receiver, Route } from './policy.js';
-import { type RoutableTicket, quietUntil, routesFor } from './routing.js';
+import { quietUntil, type RoutableTicket, routesFor } from './routing.js';
 import { renderNotification } from './templates.js';
 
 export interface NotifierOptions {
@@ -47,12 +47,24 @@ export class Notifier {
     };
   }
 
-  async onEvent(trx: Trx, ticket: TicketRow, event: NotifiableEvent, detail: Record<string, unknown>): Promise<void> {
+  async onEvent(
+    trx: Trx,
+    ticket: TicketRow,
+    event: NotifiableEvent,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
     if (!this.o.policy.events.includes(event)) return;
     const routes = routesFor(this.o.policy, routable(ticket));
     if (routes.length === 0) {
       if (event === 'opened')
-        await this.o.tickets.event(trx, ticket, 'notification_unrouted', 'system', '没有匹配的通知路由，未发送通知', {});
+        await this.o.tickets.event(
+          trx,
+          ticket,
+          'notification_unrouted',
+          'system',
+          '没有匹配的通知路由，未发送通知',
+          {},
+        );
       return;
     }
     const receivers: { route: Route; receiver: Receiver; index: number }[] =
@@ -63,7 +75,11 @@ export class Notifier {
 
     const now = this.o.now();
     const nowIso = new Date(now).toISOString();
-    const deadlines = await trx.selectFrom('ticket_deadlines').selectAll().where('ticket_id', '=', ticket.id).execute();
+    const deadlines = await trx
+      .selectFrom('ticket_deadlines')
+      .selectAll()
+      .where('ticket_id', '=', ticket.id)
+      .execute();
     const timeZone = this.o.tickets.calendar.timeZone;
     const content = renderNotification(ticket, event, {
       publicUrl: this.o.publicUrl,
@@ -78,7 +94,14 @@ export class Notifier {
     // still matters (nothing, if the ticket was resolved meanwhile — its recovery included).
     const held = await this.o.maintenance.covering(ticket.host, ticket.service, now, trx);
     if (held) {
-      await this.o.maintenance.recordSuppression(held.window.id, 'notification', ticket.host, ticket.service, `${ticket.number} ${event}`, trx);
+      await this.o.maintenance.recordSuppression(
+        held.window.id,
+        'notification',
+        ticket.host,
+        ticket.service,
+        `${ticket.number} ${event}`,
+        trx,
+      );
       await this.o.tickets.event(
         trx,
         ticket,
@@ -111,10 +134,17 @@ export class Notifier {
         ...(quiet !== null ? { notBefore: quiet } : {}),
         ...(held ? { heldUntil: held.until } : {}),
       });
-      await this.o.tickets.event(trx, ticket, 'notification_queued', 'system', `通知已排队（${receiver.channel} → ${receiver.to.join('、') || '群机器人'}）`, {
-        channel: receiver.channel,
-        reason: event,
-      });
+      await this.o.tickets.event(
+        trx,
+        ticket,
+        'notification_queued',
+        'system',
+        `通知已排队（${receiver.channel} → ${receiver.to.join('、') || '群机器人'}）`,
+        {
+          channel: receiver.channel,
+          reason: event,
+        },
+      );
     }
   }
 
@@ -153,12 +183,23 @@ export class Notifier {
             .where('status', '=', 'open')
             .executeTakeFirst();
           if (Number(r.numUpdatedRows) === 0) return false;
-          await svc.event(trx, ticket, 'escalated', 'system', `未在 ${s.afterMinutes} 分钟内确认，升级至第 ${current + 1} 级：${s.receivers.map((x) => `${x.channel} → ${x.to.join('、') || '群机器人'}`).join('；')}`, {
-            step: current + 1,
-          });
+          await svc.event(
+            trx,
+            ticket,
+            'escalated',
+            'system',
+            `未在 ${s.afterMinutes} 分钟内确认，升级至第 ${current + 1} 级：${s.receivers.map((x) => `${x.channel} → ${x.to.join('、') || '群机器人'}`).join('；')}`,
+            {
+              step: current + 1,
+            },
+          );
           await this.onEvent(trx, { ...ticket, escalation_step: current + 1 }, 'escalated', {
             step: current + 1,
-            receivers: s.receivers.map((receiver, index) => ({ route: s.route, receiver, index: 1000 * (current + 1) + index })),
+            receivers: s.receivers.map((receiver, index) => ({
+              route: s.route,
+              receiver,
+              index: 1000 * (current + 1) + index,
+            })),
           });
           return true;
         });

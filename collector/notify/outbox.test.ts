@@ -156,7 +156,11 @@ ${extra}`;
     kits.pop();
     await first.close(true);
 
-    const second = await kit({ notificationPolicy: recordingPolicy(), channels: new Map([['sms', sms]]), dataDir: first.dataDir });
+    const second = await kit({
+      notificationPolicy: recordingPolicy(),
+      channels: new Map([['sms', sms]]),
+      dataDir: first.dataDir,
+    });
     await second.tick();
     expect((await outboxRows(second))[0]!.state).toBe('sending'); // lease still running: maybe another replica
     second.clock.ms += 61_000;
@@ -165,11 +169,21 @@ ${extra}`;
     const [row] = await outboxRows(second);
     expect(row).toMatchObject({ state: 'unknown' });
     const t = (await second.api('GET', '/api/v1/tickets/INC-2026-0001', second.tokens.viewer)).json();
-    expect(t.events.find((e: { type: string }) => e.type === 'notification_unknown').message).toMatch(/是否送达未知，请人工核对/);
-    expect((await second.app.inject({ method: 'GET', url: '/metrics' })).body).toContain('creditops_notify_outbox_messages{state="unknown"} 1\n');
+    expect(t.events.find((e: { type: string }) => e.type === 'notification_unknown').message).toMatch(
+      /是否送达未知，请人工核对/,
+    );
+    expect((await second.app.inject({ method: 'GET', url: '/metrics' })).body).toContain(
+      'creditops_notify_outbox_messages{state="unknown"} 1\n',
+    );
     // A person decides to send it again.
-    expect((await second.api('POST', `/api/v1/notifications/${row!.id}/requeue`, second.tokens.engineer, {})).statusCode).toBe(403);
-    expect((await second.api('POST', `/api/v1/notifications/${row!.id}/requeue`, second.tokens.admin, {})).statusCode).toBe(200);
+    expect(
+      (await second.api('POST', `/api/v1/notifications/${row!.id}/requeue`, second.tokens.engineer, {}))
+        .statusCode,
+    ).toBe(403);
+    expect(
+      (await second.api('POST', `/api/v1/notifications/${row!.id}/requeue`, second.tokens.admin, {}))
+        .statusCode,
+    ).toBe(200);
     await second.tick();
     expect(sms.calls).toBe(1);
   });
@@ -177,7 +191,13 @@ ${extra}`;
   it('retries with backoff (honouring retryAfterMs), narrows to the failed recipients, gives up with the reason', async () => {
     const sms = new RecordingChannel();
     sms.script.push(
-      { ok: false, retryable: true, error: '短信网关限流 / rate limited', retryAfterMs: 90_000, failedRecipients: ['13900000000'] },
+      {
+        ok: false,
+        retryable: true,
+        error: '短信网关限流 / rate limited',
+        retryAfterMs: 90_000,
+        failedRecipients: ['13900000000'],
+      },
       { ok: false, retryable: true, error: '网关超时 / timeout' },
       { ok: false, retryable: true, error: '网关超时 / timeout' },
     );
@@ -199,7 +219,11 @@ ${extra}`;
     [row] = await outboxRows(k);
     expect(row).toMatchObject({ state: 'failed', attempts: 3, last_error: '网关超时 / timeout' });
     const t = (await k.api('GET', '/api/v1/tickets/INC-2026-0001', k.tokens.viewer)).json();
-    expect(t.events.filter((e: { type: string }) => e.type === 'notification_failed').map((e: { message: string }) => e.message)).toEqual([
+    expect(
+      t.events
+        .filter((e: { type: string }) => e.type === 'notification_failed')
+        .map((e: { message: string }) => e.message),
+    ).toEqual([
       expect.stringMatching(/部分失败.*只向 13900000000 重试/),
       expect.stringMatching(/第 3 次，已放弃.*网关超时/),
     ]);
@@ -230,7 +254,11 @@ routes:
       - { afterMinutes: 30, receivers: [{ channel: third, to: ["13800000003"] }] }
 `;
   const channels = () => {
-    const c = { first: new RecordingChannel(), second: new RecordingChannel(), third: new RecordingChannel() };
+    const c = {
+      first: new RecordingChannel(),
+      second: new RecordingChannel(),
+      third: new RecordingChannel(),
+    };
     return { c, map: new Map(Object.entries(c)) };
   };
 
@@ -247,7 +275,9 @@ routes:
     k.clock.ms += 60_000;
     await k.tick();
     expect([c.first.calls, c.second.calls, c.third.calls]).toEqual([1, 1, 0]);
-    expect(c.second.sent[0]!.subject).toBe('【工单升级（第 1 级，未确认）】[P1] INC-2026-0001 主机 db-01 无法访问');
+    expect(c.second.sent[0]!.subject).toBe(
+      '【工单升级（第 1 级，未确认）】[P1] INC-2026-0001 主机 db-01 无法访问',
+    );
     await k.tick();
     expect(c.second.calls).toBe(1);
     await k.api('POST', '/api/v1/tickets/INC-2026-0001/ack', k.tokens.engineer, {});
@@ -272,15 +302,37 @@ routes:
 
   it('quiet hours defer a P3 notification to 08:00 local; a P1 goes out at night', async () => {
     const { c, map } = channels();
-    const k = await kit({ notificationPolicy: policy, channels: map, start: Date.parse('2026-05-11T15:00:00Z') }); // 23:00 Beijing
-    await k.webhook(amPayload([{ status: 'firing', fingerprint: 'p3', startsAt: '2026-05-11T14:59:00Z', labels: { severity: 'P3', host: 'web-01' } }]));
+    const k = await kit({
+      notificationPolicy: policy,
+      channels: map,
+      start: Date.parse('2026-05-11T15:00:00Z'),
+    }); // 23:00 Beijing
+    await k.webhook(
+      amPayload([
+        {
+          status: 'firing',
+          fingerprint: 'p3',
+          startsAt: '2026-05-11T14:59:00Z',
+          labels: { severity: 'P3', host: 'web-01' },
+        },
+      ]),
+    );
     await k.tick();
     expect(c.first.calls).toBe(0);
     const t = (await k.api('GET', '/api/v1/tickets/INC-2026-0001', k.tokens.viewer)).json();
     expect(t.events.find((e: { type: string }) => e.type === 'notification_deferred').message).toBe(
       '静默时段，发往 first 的通知推迟至 2026-05-12 08:00',
     );
-    await k.webhook(amPayload([{ status: 'firing', fingerprint: 'p1', startsAt: '2026-05-11T14:59:00Z', labels: { severity: 'P1', host: 'db-02' } }]));
+    await k.webhook(
+      amPayload([
+        {
+          status: 'firing',
+          fingerprint: 'p1',
+          startsAt: '2026-05-11T14:59:00Z',
+          labels: { severity: 'P1', host: 'db-02' },
+        },
+      ]),
+    );
     await k.tick();
     expect(c.first.sent.map((m) => m.subject)).toEqual([expect.stringContaining('[P1] INC-2026-0002')]);
     await k.api('POST', '/api/v1/tickets/INC-2026-0002/ack', k.tokens.engineer, {});
@@ -310,7 +362,16 @@ routes:
     });
     expect(w.statusCode, w.body).toBe(201);
     await k.webhook(firing); // 10:00, inside today's 09:00–11:00
-    await k.webhook(amPayload([{ status: 'firing', fingerprint: 'other', startsAt: '2026-05-11T01:59:00Z', labels: { host: 'db-01', alertname: 'PgDown' } }]));
+    await k.webhook(
+      amPayload([
+        {
+          status: 'firing',
+          fingerprint: 'other',
+          startsAt: '2026-05-11T01:59:00Z',
+          labels: { host: 'db-01', alertname: 'PgDown' },
+        },
+      ]),
+    );
     await k.tick();
     expect(c.first.calls).toBe(0);
     await k.webhook(resolved); // the first resolves inside the window
@@ -322,8 +383,15 @@ routes:
       '【工单超期（响应）】[P1] INC-2026-0002 主机 db-01 无法访问',
     ]);
     const states = (await outboxRows(k)).map((r) => [r.reason, r.state]);
-    expect(states).toEqual(expect.arrayContaining([['opened', 'suppressed'], ['resolved', 'suppressed'], ['opened', 'sent']]));
-    const held = (await k.api('GET', '/api/v1/maintenance/suppressions', k.tokens.viewer)).json().suppressions;
+    expect(states).toEqual(
+      expect.arrayContaining([
+        ['opened', 'suppressed'],
+        ['resolved', 'suppressed'],
+        ['opened', 'sent'],
+      ]),
+    );
+    const held = (await k.api('GET', '/api/v1/maintenance/suppressions', k.tokens.viewer)).json()
+      .suppressions;
     expect(new Set(held.map((s: { source: string }) => s.source))).toEqual(new Set(['notification']));
   });
 });

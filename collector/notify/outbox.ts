@@ -131,12 +131,19 @@ export class Outbox {
           .updateTable('outbox')
           .set(
             resend
-              ? { state: 'pending', lease_until: null, next_attempt_at: nowIso, updated_at: nowIso, last_error: 'sent again after an interrupted attempt (resendAfterCrash)' }
+              ? {
+                  state: 'pending',
+                  lease_until: null,
+                  next_attempt_at: nowIso,
+                  updated_at: nowIso,
+                  last_error: 'sent again after an interrupted attempt (resendAfterCrash)',
+                }
               : {
                   state: 'unknown',
                   lease_until: null,
                   updated_at: nowIso,
-                  last_error: 'the collector stopped while sending; the provider may or may not have delivered it',
+                  last_error:
+                    'the collector stopped while sending; the provider may or may not have delivered it',
                 },
           )
           .where('id', '=', row.id)
@@ -154,7 +161,10 @@ export class Outbox {
           { outboxId: row.id, channel: row.channel },
         );
       });
-      this.options.log.warn({ outboxId: row.id, channel: row.channel, resend }, 'outbox message interrupted while sending');
+      this.options.log.warn(
+        { outboxId: row.id, channel: row.channel, resend },
+        'outbox message interrupted while sending',
+      );
     }
     return stale.length;
   }
@@ -212,9 +222,21 @@ export class Outbox {
     const now = this.options.now();
     const nowIso = this.iso(now);
     if (row.held_until !== null && row.ticket_id !== null) {
-      const ticket = await this.db.selectFrom('tickets').select(['status']).where('id', '=', row.ticket_id).executeTakeFirst();
+      const ticket = await this.db
+        .selectFrom('tickets')
+        .select(['status'])
+        .where('id', '=', row.ticket_id)
+        .executeTakeFirst();
       if (ticket && (ticket.status === 'resolved' || ticket.status === 'closed')) {
-        await this.settle(row, { state: 'suppressed', last_error: 'held by a maintenance window; the ticket was resolved before it ended' }, 'notification_suppressed', `维护窗口结束前工单已解决，通知（${row.channel}）不再发送`);
+        await this.settle(
+          row,
+          {
+            state: 'suppressed',
+            last_error: 'held by a maintenance window; the ticket was resolved before it ended',
+          },
+          'notification_suppressed',
+          `维护窗口结束前工单已解决，通知（${row.channel}）不再发送`,
+        );
         return null;
       }
     }
@@ -234,7 +256,11 @@ export class Outbox {
     const recipients = JSON.parse(row.recipients) as string[];
     let result: DeliveryResult;
     if (!channel) {
-      result = { ok: false, retryable: false, error: `通知渠道 ${row.channel} 未配置 / channel "${row.channel}" is not configured` };
+      result = {
+        ok: false,
+        retryable: false,
+        error: `通知渠道 ${row.channel} 未配置 / channel "${row.channel}" is not configured`,
+      };
     } else {
       try {
         result = await channel.send({
@@ -242,12 +268,19 @@ export class Outbox {
           subject: row.subject,
           text: row.text,
           ...(row.markdown ? { markdown: row.markdown } : {}),
-          ...(row.template_params ? { templateParams: JSON.parse(row.template_params) as Record<string, string> } : {}),
+          ...(row.template_params
+            ? { templateParams: JSON.parse(row.template_params) as Record<string, string> }
+            : {}),
         });
       } catch (error) {
         // A throw is a channel bug; whether anything left is unknown, so it is not retried.
         this.options.log.error({ err: error, outboxId: row.id }, 'notification channel threw');
-        await this.settle(row, { state: 'unknown', last_error: `channel threw: ${(error as Error).message}` }, 'notification_unknown', `通知（${row.channel}）发送异常，是否送达未知，请人工核对`);
+        await this.settle(
+          row,
+          { state: 'unknown', last_error: `channel threw: ${(error as Error).message}` },
+          'notification_unknown',
+          `通知（${row.channel}）发送异常，是否送达未知，请人工核对`,
+        );
         return;
       }
     }
@@ -256,21 +289,37 @@ export class Outbox {
       this.sentCount++;
       await this.settle(
         row,
-        { state: 'sent', sent_at: this.iso(), provider_message_id: result.providerMessageId ?? null, last_error: null },
+        {
+          state: 'sent',
+          sent_at: this.iso(),
+          provider_message_id: result.providerMessageId ?? null,
+          last_error: null,
+        },
         'notification_sent',
         `通知已发送（${row.channel} → ${who}）${result.truncated ? '，内容已按渠道长度限制截短' : ''}`,
       );
       return;
     }
-    const partial = result.failedRecipients && result.failedRecipients.length > 0 && result.failedRecipients.length < recipients.length;
+    const partial =
+      result.failedRecipients &&
+      result.failedRecipients.length > 0 &&
+      result.failedRecipients.length < recipients.length;
     const remaining = partial ? result.failedRecipients! : recipients;
     const { maxAttempts, initialBackoffSeconds, maxBackoffSeconds } = this.options.policy;
     if (result.retryable && row.attempts < maxAttempts) {
-      const backoff = Math.min(maxBackoffSeconds * 1000, initialBackoffSeconds * 1000 * 2 ** (row.attempts - 1));
+      const backoff = Math.min(
+        maxBackoffSeconds * 1000,
+        initialBackoffSeconds * 1000 * 2 ** (row.attempts - 1),
+      );
       const wait = Math.max(backoff, result.retryAfterMs ?? 0);
       await this.settle(
         row,
-        { state: 'pending', next_attempt_at: this.iso(this.options.now() + wait), recipients: JSON.stringify(remaining), last_error: result.error },
+        {
+          state: 'pending',
+          next_attempt_at: this.iso(this.options.now() + wait),
+          recipients: JSON.stringify(remaining),
+          last_error: result.error,
+        },
         partial ? 'notification_failed' : null,
         partial ? `通知部分失败（${row.channel}）：${result.error}；将只向 ${remaining.join('、')} 重试` : '',
       );

@@ -67,7 +67,10 @@ export const Route = Type.Object(
     /** Steps after the ticket opened while it stays unacknowledged, in increasing afterMinutes. */
     escalation: Type.Array(
       Type.Object(
-        { afterMinutes: Type.Integer({ minimum: 1, maximum: 100_000 }), receivers: Type.Array(Receiver, { minItems: 1 }) },
+        {
+          afterMinutes: Type.Integer({ minimum: 1, maximum: 100_000 }),
+          receivers: Type.Array(Receiver, { minItems: 1 }),
+        },
         { additionalProperties: false },
       ),
       { default: [] },
@@ -88,7 +91,9 @@ export const NOTIFY_EVENTS = ['opened', 'reopened', 'resolved', 'deadline_missed
 
 export const NotificationPolicy = Type.Object(
   {
-    channels: Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }), ChannelConfig, { default: {} }),
+    channels: Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }), ChannelConfig, {
+      default: {},
+    }),
     quietHours: Type.Optional(QuietHours),
     routes: Type.Array(Route, { default: [] }),
     /**
@@ -132,7 +137,8 @@ export function checkNotificationPolicy(policy: NotificationPolicy, file: string
   policy.routes.forEach((route, i) => {
     const receivers = [...route.receivers, ...route.escalation.flatMap((s) => s.receivers)];
     for (const r of receivers)
-      if (!known.has(r.channel)) problems.push(`routes[${i}] (${route.name}): unknown channel "${r.channel}"`);
+      if (!known.has(r.channel))
+        problems.push(`routes[${i}] (${route.name}): unknown channel "${r.channel}"`);
     for (let s = 1; s < route.escalation.length; s++)
       if (route.escalation[s]!.afterMinutes <= route.escalation[s - 1]!.afterMinutes)
         problems.push(`routes[${i}] (${route.name}).escalation[${s}]: afterMinutes must increase`);

@@ -37,7 +37,11 @@ export function routesFor(policy: NotificationPolicy, ticket: RoutableTicket): R
  * When the quiet period containing `instant` ends (ms), or null when `instant` is not quiet or
  * the severity ignores quiet hours (P1 always does).
  */
-export function quietUntil(quiet: QuietHours | undefined | false, severity: string, instant: number): number | null {
+export function quietUntil(
+  quiet: QuietHours | undefined | false,
+  severity: string,
+  instant: number,
+): number | null {
   if (!quiet || severity === 'P1' || quiet.except.includes(severity)) return null;
   const start = parseHhMm(quiet.start);
   const end = parseHhMm(quiet.end);

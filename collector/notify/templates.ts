@@ -3,9 +3,10 @@
  * host, summary, deadline and a link to the ticket page. SMS templates get the same facts as
  * variables (without the link: providers reject URLs in variables).
  */
+
+import type { TicketDeadlineRow, TicketRow } from '../store/ticket-tables.js';
 import { formatDeadline } from '../tickets/deadlines.js';
 import { CLOCK_TITLE, KIND_TITLE, type TicketKind } from '../tickets/policy.js';
-import type { TicketDeadlineRow, TicketRow } from '../store/ticket-tables.js';
 import type { OutboundMessage } from './channels/types.js';
 
 export interface TemplateContext {

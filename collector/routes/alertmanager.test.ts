@@ -64,13 +64,21 @@ describe('Alertmanager → collector webhook (real processes)', () => {
       const amPort = await freePort();
       daemon = spawn(
         alertmanager,
-        [`--config.file=${amConfig}`, `--storage.path=${join(k.dataDir, 'am')}`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address='],
+        [
+          `--config.file=${amConfig}`,
+          `--storage.path=${join(k.dataDir, 'am')}`,
+          `--web.listen-address=127.0.0.1:${amPort}`,
+          '--cluster.listen-address=',
+        ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       daemon.stdout?.on('data', (d) => (log += d));
       daemon.stderr?.on('data', (d) => (log += d));
       const api = `http://127.0.0.1:${amPort}/api/v2`;
-      await waitFor(async () => ((await fetch(`${api}/status`)).ok ? true : undefined), `alertmanager\n${log}`);
+      await waitFor(
+        async () => ((await fetch(`${api}/status`)).ok ? true : undefined),
+        `alertmanager\n${log}`,
+      );
 
       const startsAt = new Date().toISOString();
       const alert = {
@@ -79,19 +87,43 @@ describe('Alertmanager → collector webhook (real processes)', () => {
         startsAt,
       };
       const post = (body: unknown) =>
-        fetch(`${api}/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        fetch(`${api}/alerts`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
       expect((await post([alert])).status).toBe(200);
 
-      const list = async () => (await k.api('GET', '/api/v1/tickets', k.tokens.viewer)).json().tickets as { number: string; status: string; title: string; severity: string; host: string }[];
-      const [opened] = await waitFor(async () => ((await list()).length > 0 ? list() : undefined), `a ticket\n${log}`);
-      expect(opened).toMatchObject({ status: 'open', title: '信用门户 portal-01 无法访问', severity: 'P1', host: 'portal-01' });
+      const list = async () =>
+        (await k.api('GET', '/api/v1/tickets', k.tokens.viewer)).json().tickets as {
+          number: string;
+          status: string;
+          title: string;
+          severity: string;
+          host: string;
+        }[];
+      const [opened] = await waitFor(
+        async () => ((await list()).length > 0 ? list() : undefined),
+        `a ticket\n${log}`,
+      );
+      expect(opened).toMatchObject({
+        status: 'open',
+        title: '信用门户 portal-01 无法访问',
+        severity: 'P1',
+        host: 'portal-01',
+      });
 
       expect((await post([{ ...alert, endsAt: new Date().toISOString() }])).status).toBe(200);
-      await waitFor(async () => ((await list())[0]?.status === 'resolved' ? true : undefined), `the ticket resolved\n${log}`);
+      await waitFor(
+        async () => ((await list())[0]?.status === 'resolved' ? true : undefined),
+        `the ticket resolved\n${log}`,
+      );
       const tickets = await list();
       expect(tickets).toHaveLength(1);
       const detail = (await k.api('GET', `/api/v1/tickets/${opened!.number}`, k.tokens.viewer)).json();
-      expect(detail.events.find((e: { type: string }) => e.type === 'resolved').message).toMatch(/告警 PortalDown 已恢复/);
+      expect(detail.events.find((e: { type: string }) => e.type === 'resolved').message).toMatch(
+        /告警 PortalDown 已恢复/,
+      );
     } finally {
       clearInterval(tick);
     }

@@ -32,7 +32,12 @@ export default async function alertmanagerRoutes(app: FastifyInstance): Promise<
       expected = (await readFile(file, 'utf8')).trim();
     } catch (error) {
       request.log.error({ err: error, file }, 'alertmanager webhook token file unreadable');
-      return sendError(reply, 503, 'webhook_token_missing', `the collector cannot read its webhook token file ${file} (collector.alertmanagerTokenFile); create it (deploy/run.sh does) with the token Alertmanager sends`);
+      return sendError(
+        reply,
+        503,
+        'webhook_token_missing',
+        `the collector cannot read its webhook token file ${file} (collector.alertmanagerTokenFile); create it (deploy/run.sh does) with the token Alertmanager sends`,
+      );
     }
     if (expected === '') {
       return sendError(reply, 503, 'webhook_token_missing', `the webhook token file ${file} is empty`);
@@ -40,7 +45,12 @@ export default async function alertmanagerRoutes(app: FastifyInstance): Promise<
     const bearer = readBearerToken(request.headers.authorization);
     if (!bearer.ok) {
       reply.header('www-authenticate', 'Bearer realm="creditops-alertmanager"');
-      return sendError(reply, 401, bearer.error, 'send the token of collector.alertmanagerTokenFile as "Authorization: Bearer …" (http_config.authorization.credentials_file in alertmanager.yml)');
+      return sendError(
+        reply,
+        401,
+        bearer.error,
+        'send the token of collector.alertmanagerTokenFile as "Authorization: Bearer …" (http_config.authorization.credentials_file in alertmanager.yml)',
+      );
     }
     if (!sameSecret(bearer.token, expected)) {
       reply.header('www-authenticate', 'Bearer realm="creditops-alertmanager", error="invalid_token"');
@@ -50,11 +60,21 @@ export default async function alertmanagerRoutes(app: FastifyInstance): Promise<
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.statusCode !== undefined && error.statusCode < 500) {
-      return sendError(reply, error.statusCode, error.code === 'FST_ERR_VALIDATION' ? 'invalid_payload' : (error.code ?? 'bad_request'), error.message);
+      return sendError(
+        reply,
+        error.statusCode,
+        error.code === 'FST_ERR_VALIDATION' ? 'invalid_payload' : (error.code ?? 'bad_request'),
+        error.message,
+      );
     }
     request.log.error({ err: error }, 'alertmanager webhook failed');
     // 503: Alertmanager retries the notification.
-    return sendError(reply, 503, 'store_unavailable', `the collector could not store the alerts, try again: ${error.message}`);
+    return sendError(
+      reply,
+      503,
+      'store_unavailable',
+      `the collector could not store the alerts, try again: ${error.message}`,
+    );
   });
 
   app.post<{ Body: Static<typeof AlertmanagerPayload> }>(
@@ -63,9 +83,17 @@ export default async function alertmanagerRoutes(app: FastifyInstance): Promise<
     async (request) => {
       const payload = request.body;
       for (const a of payload.alerts) metrics.alertsReceived[a.status]++;
-      const outcomes = await ingestAlerts(service, payload, ticketPolicy.reopenAlertsWithinMinutes * 60_000, request.log);
+      const outcomes = await ingestAlerts(
+        service,
+        payload,
+        ticketPolicy.reopenAlertsWithinMinutes * 60_000,
+        request.log,
+      );
       request.log.info(
-        { alerts: outcomes.length, actions: outcomes.map((o) => `${o.status}:${o.action}:${o.ticket ?? '-'}`) },
+        {
+          alerts: outcomes.length,
+          actions: outcomes.map((o) => `${o.status}:${o.action}:${o.ticket ?? '-'}`),
+        },
         'alertmanager webhook',
       );
       return { outcomes };

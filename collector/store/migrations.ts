@@ -90,13 +90,19 @@ export const migrations: Record<string, Migration> = {
         .addColumn('escalation_step', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('updated_at', time, (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('tickets_fingerprint').on('tickets').columns(['fingerprint', 'status']).execute();
+      await db.schema
+        .createIndex('tickets_fingerprint')
+        .on('tickets')
+        .columns(['fingerprint', 'status'])
+        .execute();
       await db.schema.createIndex('tickets_status').on('tickets').columns(['status', 'opened_at']).execute();
 
       await db.schema
         .createTable('ticket_events')
         .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
-        .addColumn('ticket_id', 'varchar(36)', (c) => c.notNull().references('tickets.id').onDelete('cascade'))
+        .addColumn('ticket_id', 'varchar(36)', (c) =>
+          c.notNull().references('tickets.id').onDelete('cascade'),
+        )
         .addColumn('ordinal', 'integer', (c) => c.notNull())
         .addColumn('at', time, (c) => c.notNull())
         .addColumn('type', 'varchar(32)', (c) => c.notNull())
@@ -108,7 +114,9 @@ export const migrations: Record<string, Migration> = {
 
       await db.schema
         .createTable('ticket_deadlines')
-        .addColumn('ticket_id', 'varchar(36)', (c) => c.notNull().references('tickets.id').onDelete('cascade'))
+        .addColumn('ticket_id', 'varchar(36)', (c) =>
+          c.notNull().references('tickets.id').onDelete('cascade'),
+        )
         .addColumn('clock', 'varchar(32)', (c) => c.notNull())
         .addColumn('started_at', time, (c) => c.notNull())
         .addColumn('due_at', time, (c) => c.notNull())
@@ -119,7 +127,11 @@ export const migrations: Record<string, Migration> = {
         .addColumn('missed_at', time)
         .addPrimaryKeyConstraint('ticket_deadlines_pk', ['ticket_id', 'clock'])
         .execute();
-      await db.schema.createIndex('ticket_deadlines_due').on('ticket_deadlines').columns(['state', 'due_at']).execute();
+      await db.schema
+        .createIndex('ticket_deadlines_due')
+        .on('ticket_deadlines')
+        .columns(['state', 'due_at'])
+        .execute();
 
       await db.schema
         .createTable('alert_deliveries')

@@ -35,7 +35,9 @@ export async function addUser(
   options: { rotate?: boolean; now?: () => number } = {},
 ): Promise<{ user: User; token: string; rotated: boolean }> {
   if (!USER_NAME_RE.test(name)) {
-    throw new Error(`invalid user name "${name}": letters, digits, ".", "_", "@" and "-", at most 200 characters`);
+    throw new Error(
+      `invalid user name "${name}": letters, digits, ".", "_", "@" and "-", at most 200 characters`,
+    );
   }
   if (!(ROLES as readonly string[]).includes(role)) {
     throw new Error(`invalid role "${role}": one of ${ROLES.join(', ')}`);

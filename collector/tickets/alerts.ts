@@ -44,7 +44,8 @@ export interface AlertOutcome {
 
 /** Alertmanager's own severities mapped onto the contract's. */
 export function severityOf(label: string | undefined): Severity {
-  if (label && (SEVERITIES as readonly string[]).includes(label.toUpperCase())) return label.toUpperCase() as Severity;
+  if (label && (SEVERITIES as readonly string[]).includes(label.toUpperCase()))
+    return label.toUpperCase() as Severity;
   if (label === 'critical' || label === 'page') return 'P1';
   if (label === 'info' || label === 'none') return 'P3';
   return 'P2';
@@ -87,7 +88,8 @@ export async function ingestAlerts(
       const ticketNumber = async (id: string | null) =>
         id === null
           ? null
-          : ((await trx.selectFrom('tickets').select('number').where('id', '=', id).executeTakeFirst())?.number ?? null);
+          : ((await trx.selectFrom('tickets').select('number').where('id', '=', id).executeTakeFirst())
+              ?.number ?? null);
 
       if (alert.status === 'firing') {
         if (delivery) {
@@ -132,22 +134,43 @@ export async function ingestAlerts(
             updated_at: nowIso,
           })
           .execute();
-        outcomes.push({ fingerprint: fp, status: 'firing', action: outcome.action, ticket: outcome.ticket.number });
+        outcomes.push({
+          fingerprint: fp,
+          status: 'firing',
+          action: outcome.action,
+          ticket: outcome.ticket.number,
+        });
         continue;
       }
 
       // resolved
       if (!delivery) {
-        log.info({ fingerprint: fp, alertname, startsAt: startsIso }, 'resolve for an alert never seen firing; recorded, no ticket');
+        log.info(
+          { fingerprint: fp, alertname, startsAt: startsIso },
+          'resolve for an alert never seen firing; recorded, no ticket',
+        );
         await trx
           .insertInto('alert_deliveries')
-          .values({ fingerprint: fp, starts_at: startsIso, alertname, status: 'resolved', ticket_id: null, received_at: nowIso, updated_at: nowIso })
+          .values({
+            fingerprint: fp,
+            starts_at: startsIso,
+            alertname,
+            status: 'resolved',
+            ticket_id: null,
+            received_at: nowIso,
+            updated_at: nowIso,
+          })
           .execute();
         outcomes.push({ fingerprint: fp, status: 'resolved', action: 'unknown_resolve', ticket: null });
         continue;
       }
       if (delivery.status === 'resolved') {
-        outcomes.push({ fingerprint: fp, status: 'resolved', action: 'duplicate', ticket: await ticketNumber(delivery.ticket_id) });
+        outcomes.push({
+          fingerprint: fp,
+          status: 'resolved',
+          action: 'duplicate',
+          ticket: await ticketNumber(delivery.ticket_id),
+        });
         continue;
       }
       await trx
@@ -158,15 +181,31 @@ export async function ingestAlerts(
         .execute();
       let action = 'resolved';
       if (delivery.ticket_id) {
-        const ticket = await trx.selectFrom('tickets').selectAll().where('id', '=', delivery.ticket_id).executeTakeFirst();
+        const ticket = await trx
+          .selectFrom('tickets')
+          .selectAll()
+          .where('id', '=', delivery.ticket_id)
+          .executeTakeFirst();
         if (ticket && (ticket.status === 'open' || ticket.status === 'acknowledged')) {
-          await tickets.transitionIn(trx, ticket, 'resolve', 'alertmanager', `告警 ${alertname} 已恢复${alert.endsAt ? `（${alert.endsAt}）` : ''}`);
+          await tickets.transitionIn(
+            trx,
+            ticket,
+            'resolve',
+            'alertmanager',
+            `告警 ${alertname} 已恢复${alert.endsAt ? `（${alert.endsAt}）` : ''}`,
+          );
         } else {
           action = 'already_resolved';
-          if (ticket) await tickets.event(trx, ticket, 'repeated', 'alertmanager', `告警 ${alertname} 已恢复`, {});
+          if (ticket)
+            await tickets.event(trx, ticket, 'repeated', 'alertmanager', `告警 ${alertname} 已恢复`, {});
         }
       }
-      outcomes.push({ fingerprint: fp, status: 'resolved', action, ticket: await ticketNumber(delivery.ticket_id) });
+      outcomes.push({
+        fingerprint: fp,
+        status: 'resolved',
+        action,
+        ticket: await ticketNumber(delivery.ticket_id),
+      });
     }
     return outcomes;
   });

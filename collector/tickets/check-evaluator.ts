@@ -105,7 +105,11 @@ export class CheckEvaluator {
     }
 
     if (state.ticket_id !== null) {
-      const ticket = await trx.selectFrom('tickets').selectAll().where('id', '=', state.ticket_id).executeTakeFirst();
+      const ticket = await trx
+        .selectFrom('tickets')
+        .selectAll()
+        .where('id', '=', state.ticket_id)
+        .executeTakeFirst();
       const active = ticket && (ticket.status === 'open' || ticket.status === 'acknowledged');
       if (!active) state.ticket_id = null;
       else if (row.status === 'OK' && state.ok_streak >= this.policy.resolveAfter) {
@@ -153,7 +157,10 @@ export class CheckEvaluator {
           `检查 ${row.check} 连续 ${state.bad_streak} 次 ${row.status}：${row.summary}`,
         );
         state.ticket_id = outcome.ticket.id;
-        this.log.info({ ticket: outcome.ticket.number, action: outcome.action, check: row.check, host: agentName }, 'check ticket');
+        this.log.info(
+          { ticket: outcome.ticket.number, action: outcome.action, check: row.check, host: agentName },
+          'check ticket',
+        );
       }
     }
 

@@ -9,8 +9,20 @@ const bj = (local: string) => new Date(`${local}+08:00`);
 describe('dueAfter on the real 2026 calendar', () => {
   it.each([
     ['objection received 2026-09-30 (National Day)', '2026-09-30T10:00', '2wd', '2026-10-10T00:00', []],
-    ['objection received 2026-02-12 (调休 Saturday 02-14)', '2026-02-12T09:00', '2wd', '2026-02-15T00:00', []],
-    ['change research received 2026-02-13 (Spring Festival)', '2026-02-13T16:00', '5wd', '2026-02-28T00:00', []],
+    [
+      'objection received 2026-02-12 (调休 Saturday 02-14)',
+      '2026-02-12T09:00',
+      '2wd',
+      '2026-02-15T00:00',
+      [],
+    ],
+    [
+      'change research received 2026-02-13 (Spring Festival)',
+      '2026-02-13T16:00',
+      '5wd',
+      '2026-02-28T00:00',
+      [],
+    ],
     ['P3 fault restore opened Tuesday 2026-09-29 23:00', '2026-09-29T23:00', '3wd', '2026-10-10T00:00', []],
     ['P1 respond, wall clock over a holiday', '2026-10-01T03:00', '15m', '2026-10-01T03:15', []],
     ['P2 restore, wall clock', '2026-10-01T22:00', '8h', '2026-10-02T06:00', []],
@@ -40,10 +52,18 @@ describe('ticket deadlines in the store', () => {
     const t = await open({ kind: 'objection', title: '对行政处罚公示信息的书面异议' });
     expect(t.number).toBe('OBJ-2026-0001');
     expect(t.deadlines).toEqual([
-      expect.objectContaining({ clock: 'answer', dueAt: '2026-10-09T16:00:00.000Z', unknown: false, state: 'pending', display: '2026-10-10 00:00' }),
+      expect.objectContaining({
+        clock: 'answer',
+        dueAt: '2026-10-09T16:00:00.000Z',
+        unknown: false,
+        state: 'pending',
+        display: '2026-10-10 00:00',
+      }),
     ]);
     k.clock.ms = Date.parse('2026-10-09T08:00:00Z');
-    const res = await k.api('POST', `/api/v1/tickets/${t.number}/resolve`, k.tokens.engineer, { note: '已书面答复' });
+    const res = await k.api('POST', `/api/v1/tickets/${t.number}/resolve`, k.tokens.engineer, {
+      note: '已书面答复',
+    });
     expect(res.json().deadlines[0]).toMatchObject({ state: 'met' });
   });
 
@@ -71,9 +91,13 @@ describe('ticket deadlines in the store', () => {
   it('change: research 5 working days, delivery 20 working days from the bureau confirmation (second clock)', async () => {
     k.clock.ms = Date.parse('2026-02-13T08:00:00Z');
     const t = await open({ kind: 'change', title: '新增信用修复统计报表' });
-    expect(t.deadlines).toEqual([expect.objectContaining({ clock: 'research', dueAt: '2026-02-27T16:00:00.000Z' })]);
+    expect(t.deadlines).toEqual([
+      expect.objectContaining({ clock: 'research', dueAt: '2026-02-27T16:00:00.000Z' }),
+    ]);
     k.clock.ms = Date.parse('2026-02-26T02:00:00Z');
-    const confirmed = (await k.api('POST', `/api/v1/tickets/${t.number}/confirm`, k.tokens.engineer, {})).json();
+    const confirmed = (
+      await k.api('POST', `/api/v1/tickets/${t.number}/confirm`, k.tokens.engineer, {})
+    ).json();
     expect(confirmed.deadlines).toEqual([
       expect.objectContaining({ clock: 'research', state: 'met' }),
       // 20 working days after Thursday 2026-02-26, Saturday 02-28 (调休) included: end of 2026-03-25.
@@ -102,9 +126,13 @@ describe('ticket deadlines in the store', () => {
   it('warns from December on when next year is missing, not before', async () => {
     k.clock.ms = Date.parse('2026-11-30T10:00:00Z');
     await k.tick();
-    expect((await k.app.inject({ method: 'GET', url: '/metrics' })).body).toContain('creditops_calendar_next_year_missing 0\n');
+    expect((await k.app.inject({ method: 'GET', url: '/metrics' })).body).toContain(
+      'creditops_calendar_next_year_missing 0\n',
+    );
     k.clock.ms = Date.parse('2026-11-30T16:00:00Z'); // 2026-12-01 00:00 in Beijing
     await k.tick();
-    expect((await k.app.inject({ method: 'GET', url: '/metrics' })).body).toContain('creditops_calendar_next_year_missing 1\n');
+    expect((await k.app.inject({ method: 'GET', url: '/metrics' })).body).toContain(
+      'creditops_calendar_next_year_missing 1\n',
+    );
   });
 });

@@ -4,11 +4,12 @@
  * `creditops_ticket_deadline_missed_total` counts missed clocks in the store: a clock never
  * stops being missed, so the count only grows, across restarts too.
  */
+
+import type { Kysely } from 'kysely';
 import { formatLabels, formatValue } from '../../lib/exposition.js';
 import type { Labels } from '../../lib/metrics.js';
-import type { Kysely } from 'kysely';
-import type { TicketDatabase } from '../store/ticket-tables.js';
 import { OUTBOX_STATES } from '../notify/outbox.js';
+import type { TicketDatabase } from '../store/ticket-tables.js';
 import { SEVERITIES, TICKET_KINDS } from './policy.js';
 
 export const TICKET_FAMILIES = {

@@ -7,12 +7,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { WorkingDayCalendar } from '../../lib/calendar/index.js';
+import { MaintenanceCalendar } from '../maintenance/windows.js';
 import { createChannel } from '../notify/channels/index.js';
 import type { Channel, ChannelDeps } from '../notify/channels/types.js';
 import { Notifier } from '../notify/notifier.js';
 import { Outbox } from '../notify/outbox.js';
 import { loadNotificationPolicy, type NotificationPolicy } from '../notify/policy.js';
-import { MaintenanceCalendar } from '../maintenance/windows.js';
 import { COLLECTOR_STATE_PLUGIN } from '../plugins/collector-state.js';
 import { sharedPlugin } from '../plugins/shared-plugin.js';
 import { CheckEvaluator } from './check-evaluator.js';
@@ -59,7 +59,8 @@ export const ticketingPlugin = sharedPlugin<TicketingOptions>(
     const { config, store, now, metrics: ownMetrics } = app.collector;
     const log = app.log.child({ component: 'tickets' }) as unknown as Logger;
     const ticketPolicy = options.ticketPolicy ?? loadTicketPolicy(config.ticketPolicyFile);
-    const notificationPolicy = options.notificationPolicy ?? loadNotificationPolicy(config.notificationPolicyFile);
+    const notificationPolicy =
+      options.notificationPolicy ?? loadNotificationPolicy(config.notificationPolicyFile);
     const calendar = new WorkingDayCalendar({
       timeZone: ticketPolicy.calendar.timeZone,
       ...(ticketPolicy.calendar.overrides ? { overrides: ticketPolicy.calendar.overrides } : {}),
@@ -85,7 +86,15 @@ export const ticketingPlugin = sharedPlugin<TicketingOptions>(
         await service.event(trx, { id: ticketId }, type, 'outbox', message, data);
       },
     });
-    const notifier = new Notifier({ policy: notificationPolicy, outbox, maintenance, tickets: service, publicUrl, now, log });
+    const notifier = new Notifier({
+      policy: notificationPolicy,
+      outbox,
+      maintenance,
+      tickets: service,
+      publicUrl,
+      now,
+      log,
+    });
     service.hooks = notifier.hooks();
     const evaluator = new CheckEvaluator(service, maintenance, ticketPolicy.checks, log);
     const metrics = new TicketMetrics();

@@ -164,8 +164,18 @@ export type TicketPolicy = Static<typeof TicketPolicy>;
  */
 export const DEFAULT_DEADLINES: Record<TicketKind, ClockPolicy[]> = {
   fault: [
-    { clock: 'respond', startsOn: 'opened', metBy: 'acknowledged', bySeverity: { P1: '15m', P2: '30m', P3: '2h' } },
-    { clock: 'restore', startsOn: 'opened', metBy: 'resolved', bySeverity: { P1: '4h', P2: '8h', P3: '3wd' } },
+    {
+      clock: 'respond',
+      startsOn: 'opened',
+      metBy: 'acknowledged',
+      bySeverity: { P1: '15m', P2: '30m', P3: '2h' },
+    },
+    {
+      clock: 'restore',
+      startsOn: 'opened',
+      metBy: 'resolved',
+      bySeverity: { P1: '4h', P2: '8h', P3: '3wd' },
+    },
   ],
   objection: [{ clock: 'answer', startsOn: 'opened', metBy: 'resolved', after: '2wd' }],
   change: [
@@ -177,7 +187,12 @@ export const DEFAULT_DEADLINES: Record<TicketKind, ClockPolicy[]> = {
   account: [{ clock: 'resolve', startsOn: 'opened', metBy: 'resolved', after: '2wd' }],
   vulnerability: [
     { clock: 'respond', startsOn: 'opened', metBy: 'acknowledged', after: '1wd' },
-    { clock: 'fix', startsOn: 'opened', metBy: 'resolved', bySeverity: { P1: '5wd', P2: '10wd', P3: '20wd' } },
+    {
+      clock: 'fix',
+      startsOn: 'opened',
+      metBy: 'resolved',
+      bySeverity: { P1: '5wd', P2: '10wd', P3: '20wd' },
+    },
   ],
 };
 

@@ -49,7 +49,12 @@ export type NotifiableEvent = 'opened' | 'reopened' | 'resolved' | 'deadline_mis
 
 export interface TicketHooks {
   /** Called inside the transaction that wrote the event. */
-  onEvent?(trx: Trx, ticket: TicketRow, event: NotifiableEvent, detail: Record<string, unknown>): Promise<void>;
+  onEvent?(
+    trx: Trx,
+    ticket: TicketRow,
+    event: NotifiableEvent,
+    detail: Record<string, unknown>,
+  ): Promise<void>;
   /** Called after the transaction committed (e.g. to wake the outbox). */
   afterCommit?(): void;
 }
@@ -170,7 +175,10 @@ export class TicketService {
         tickets.map((t) => t.id),
       )
       .execute();
-    return tickets.map((ticket) => ({ ticket, deadlines: deadlines.filter((d) => d.ticket_id === ticket.id) }));
+    return tickets.map((ticket) => ({
+      ticket,
+      deadlines: deadlines.filter((d) => d.ticket_id === ticket.id),
+    }));
   }
 
   // ---- opening ---------------------------------------------------------------------------
@@ -250,7 +258,13 @@ export class TicketService {
       .orderBy('resolved_at', 'desc')
       .executeTakeFirst();
     if (recent) {
-      const ticket = await this.transitionIn(trx, recent, 'reopen', input.actor, `${note}（恢复后再次出现，重新打开）`);
+      const ticket = await this.transitionIn(
+        trx,
+        recent,
+        'reopen',
+        input.actor,
+        `${note}（恢复后再次出现，重新打开）`,
+      );
       return { ticket, action: 'reopened' };
     }
     return { ticket: await this.openIn(trx, input), action: 'opened' };
@@ -264,7 +278,9 @@ export class TicketService {
     actor: string,
     note?: string,
   ): Promise<TicketRow> {
-    return this.write(async (trx) => this.transitionIn(trx, await this.get(number, trx), action, actor, note));
+    return this.write(async (trx) =>
+      this.transitionIn(trx, await this.get(number, trx), action, actor, note),
+    );
   }
 
   async transitionIn(
@@ -292,10 +308,19 @@ export class TicketService {
     }
     await trx.updateTable('tickets').set(patch).where('id', '=', ticket.id).execute();
     const updated: TicketRow = { ...ticket, ...patch };
-    const verb = { acknowledge: '已确认响应', resolve: '已解决', close: '已关闭', reopen: '已重新打开' }[action];
-    await this.event(trx, updated, t.to === 'open' ? 'reopened' : t.to, actor, note ? `${verb}：${note}` : verb!, {
-      from: ticket.status,
-    });
+    const verb = { acknowledge: '已确认响应', resolve: '已解决', close: '已关闭', reopen: '已重新打开' }[
+      action
+    ];
+    await this.event(
+      trx,
+      updated,
+      t.to === 'open' ? 'reopened' : t.to,
+      actor,
+      note ? `${verb}：${note}` : verb!,
+      {
+        from: ticket.status,
+      },
+    );
     if (action === 'acknowledge') await this.meetClocks(trx, updated, 'acknowledged', actor);
     if (action === 'resolve' || (action === 'close' && ticket.status !== 'resolved')) {
       // Resolving answers too: a response clock still running is met by the resolution.
@@ -323,7 +348,9 @@ export class TicketService {
   }
 
   async comment(number: string, actor: string, text: string): Promise<TicketEventRow> {
-    return this.write(async (trx) => this.event(trx, await this.get(number, trx), 'comment', actor, text, {}));
+    return this.write(async (trx) =>
+      this.event(trx, await this.get(number, trx), 'comment', actor, text, {}),
+    );
   }
 
   async assign(number: string, actor: string, assignee: string | null): Promise<TicketRow> {
@@ -334,7 +361,9 @@ export class TicketService {
         .set({ assignee, updated_at: this.nowIso() })
         .where('id', '=', ticket.id)
         .execute();
-      await this.event(trx, ticket, 'assigned', actor, assignee ? `指派给 ${assignee}` : '取消指派', { assignee });
+      await this.event(trx, ticket, 'assigned', actor, assignee ? `指派给 ${assignee}` : '取消指派', {
+        assignee,
+      });
       return { ...ticket, assignee };
     });
   }
@@ -363,14 +392,20 @@ export class TicketService {
       const ticket = await this.get(number, trx);
       const needed = what === 'confirmed' ? 'change' : 'force_majeure';
       if (ticket.kind !== needed) {
-        throw new TicketError(409, 'invalid_action', `"${what === 'confirmed' ? 'confirm' : 'end'}" applies to ${needed} tickets, not ${ticket.kind}`);
+        throw new TicketError(
+          409,
+          'invalid_action',
+          `"${what === 'confirmed' ? 'confirm' : 'end'}" applies to ${needed} tickets, not ${ticket.kind}`,
+        );
       }
       if ((what === 'confirmed' ? ticket.confirmed_at : ticket.ended_at) !== null) {
         throw new TicketError(409, 'already_done', `ticket ${number} is already ${what}`);
       }
-      if (ticket.status === 'closed') throw new TicketError(409, 'invalid_transition', `ticket ${number} is closed`);
+      if (ticket.status === 'closed')
+        throw new TicketError(409, 'invalid_transition', `ticket ${number} is closed`);
       const when = at ?? new Date(this.now());
-      const patch = what === 'confirmed' ? { confirmed_at: when.toISOString() } : { ended_at: when.toISOString() };
+      const patch =
+        what === 'confirmed' ? { confirmed_at: when.toISOString() } : { ended_at: when.toISOString() };
       await trx
         .updateTable('tickets')
         .set({ ...patch, updated_at: this.nowIso() })
@@ -420,7 +455,13 @@ export class TicketService {
     }
   }
 
-  private async meetClocks(trx: Trx, ticket: TicketRow, by: ClockEnd, actor: string, at?: Date): Promise<void> {
+  private async meetClocks(
+    trx: Trx,
+    ticket: TicketRow,
+    by: ClockEnd,
+    actor: string,
+    at?: Date,
+  ): Promise<void> {
     const names = clocksFor(this.policy, ticket.kind as TicketKind)
       .filter((c) => c.metBy === by)
       .map((c) => c.clock);
@@ -438,15 +479,26 @@ export class TicketService {
       const state = d.state === 'missed' || late ? 'missed' : 'met';
       await trx
         .updateTable('ticket_deadlines')
-        .set({ state, met_at: when.toISOString(), missed_at: d.missed_at ?? (late ? when.toISOString() : null) })
+        .set({
+          state,
+          met_at: when.toISOString(),
+          missed_at: d.missed_at ?? (late ? when.toISOString() : null),
+        })
         .where('ticket_id', '=', d.ticket_id)
         .where('clock', '=', d.clock)
         .execute();
       const title = CLOCK_TITLE[d.clock] ?? d.clock;
       if (state === 'met') {
-        await this.event(trx, ticket, 'deadline_met', actor, `${title}时限已满足${d.unknown ? '（期限未知）' : ''}`, {
-          clock: d.clock,
-        });
+        await this.event(
+          trx,
+          ticket,
+          'deadline_met',
+          actor,
+          `${title}时限已满足${d.unknown ? '（期限未知）' : ''}`,
+          {
+            clock: d.clock,
+          },
+        );
       } else if (d.state !== 'missed') {
         await this.event(trx, ticket, 'deadline_missed', actor, `${title}时限已超期（期限 ${d.due_at}）`, {
           clock: d.clock,
@@ -465,7 +517,13 @@ export class TicketService {
     const unknown = await this.db
       .selectFrom('ticket_deadlines')
       .innerJoin('tickets', 'tickets.id', 'ticket_deadlines.ticket_id')
-      .select(['ticket_deadlines.ticket_id', 'ticket_deadlines.clock', 'ticket_deadlines.started_at', 'tickets.kind', 'tickets.severity'])
+      .select([
+        'ticket_deadlines.ticket_id',
+        'ticket_deadlines.clock',
+        'ticket_deadlines.started_at',
+        'tickets.kind',
+        'tickets.severity',
+      ])
       .where('ticket_deadlines.unknown', '=', 1)
       .where('ticket_deadlines.met_at', 'is', null)
       .execute();
@@ -502,12 +560,23 @@ export class TicketService {
           .where('state', '=', 'pending')
           .executeTakeFirst();
         if (Number(changed.numUpdatedRows) === 0) return; // another replica got there first
-        const ticket = await trx.selectFrom('tickets').selectAll().where('id', '=', d.ticket_id).executeTakeFirstOrThrow();
+        const ticket = await trx
+          .selectFrom('tickets')
+          .selectAll()
+          .where('id', '=', d.ticket_id)
+          .executeTakeFirstOrThrow();
         if (ticket.status === 'closed') return;
         missed++;
-        await this.event(trx, ticket, 'deadline_missed', 'system', `${CLOCK_TITLE[d.clock] ?? d.clock}时限已超期（期限 ${d.due_at}）`, {
-          clock: d.clock,
-        });
+        await this.event(
+          trx,
+          ticket,
+          'deadline_missed',
+          'system',
+          `${CLOCK_TITLE[d.clock] ?? d.clock}时限已超期（期限 ${d.due_at}）`,
+          {
+            clock: d.clock,
+          },
+        );
         await this.hooks.onEvent?.(trx, ticket, 'deadline_missed', { clock: d.clock, dueAt: d.due_at });
       });
     }
@@ -550,7 +619,9 @@ export class TicketService {
     const row = await trx
       .insertInto('ticket_sequences')
       .values({ key, last: 1 })
-      .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ last: eb('ticket_sequences.last', '+', 1) })))
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet((eb) => ({ last: eb('ticket_sequences.last', '+', 1) })),
+      )
       .returning('last')
       .executeTakeFirstOrThrow();
     return `${key}-${String(row.last).padStart(4, '0')}`;

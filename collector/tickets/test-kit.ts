@@ -51,7 +51,12 @@ export interface Kit {
   dataDir: string;
   clock: { ms: number };
   tokens: { admin: string; engineer: string; viewer: string };
-  api(method: 'GET' | 'POST' | 'DELETE', url: string, token: string | null, body?: unknown): Promise<LightMyRequestResponse>;
+  api(
+    method: 'GET' | 'POST' | 'DELETE',
+    url: string,
+    token: string | null,
+    body?: unknown,
+  ): Promise<LightMyRequestResponse>;
   webhook(body: unknown, token?: string | null): Promise<LightMyRequestResponse>;
   tick(): Promise<void>;
   /** Closes app and store; removes the data unless keepData. */
@@ -91,7 +96,11 @@ export async function ticketKit(options: KitOptions = {}): Promise<Kit> {
   await app.ready();
   const user = async (name: string, role: 'admin' | 'engineer' | 'viewer') =>
     (await addUser(store, name, role, { rotate: true })).token;
-  const tokens = { admin: await user('admin', 'admin'), engineer: await user('zhangsan', 'engineer'), viewer: await user('bureau', 'viewer') };
+  const tokens = {
+    admin: await user('admin', 'admin'),
+    engineer: await user('zhangsan', 'engineer'),
+    viewer: await user('bureau', 'viewer'),
+  };
   return {
     app,
     store,
@@ -113,7 +122,10 @@ export async function ticketKit(options: KitOptions = {}): Promise<Kit> {
       return app.inject({
         method: 'POST',
         url: '/api/v1/alertmanager/webhook',
-        headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
+        headers: {
+          'content-type': 'application/json',
+          ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+        },
         payload: JSON.stringify(body),
       });
     },
@@ -127,7 +139,15 @@ export async function ticketKit(options: KitOptions = {}): Promise<Kit> {
 }
 
 /** An Alertmanager v4 payload. */
-export function amPayload(alerts: { status: 'firing' | 'resolved'; fingerprint: string; startsAt: string; labels?: Record<string, string>; summary?: string }[]) {
+export function amPayload(
+  alerts: {
+    status: 'firing' | 'resolved';
+    fingerprint: string;
+    startsAt: string;
+    labels?: Record<string, string>;
+    summary?: string;
+  }[],
+) {
   return {
     version: '4',
     status: alerts.some((a) => a.status === 'firing') ? 'firing' : 'resolved',

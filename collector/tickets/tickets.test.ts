@@ -14,7 +14,9 @@ const types = (detail: { events: { type: string }[] }) => detail.events.map((e) 
 describe('ticket API and roles', () => {
   it('needs a user token; the viewer reads but changes nothing', async () => {
     expect((await k.api('GET', '/api/v1/tickets', null)).statusCode).toBe(401);
-    expect((await k.api('GET', '/api/v1/tickets', 'cro_notatokenatallnotatokenatallnotatokenatall1')).statusCode).toBe(401);
+    expect(
+      (await k.api('GET', '/api/v1/tickets', 'cro_notatokenatallnotatokenatallnotatokenatall1')).statusCode,
+    ).toBe(401);
     const denied = await k.api('POST', '/api/v1/tickets', k.tokens.viewer, { kind: 'fault', title: 'x' });
     expect(denied.statusCode).toBe(403);
     expect(denied.json().error).toBe('forbidden');
@@ -31,24 +33,46 @@ describe('ticket API and roles', () => {
     expect(opened.statusCode, opened.body).toBe(201);
     const n = opened.json().number;
     expect(n).toBe('INC-2026-0001');
-    const second = await k.api('POST', '/api/v1/tickets', k.tokens.engineer, { kind: 'fault', title: '第二个' });
+    const second = await k.api('POST', '/api/v1/tickets', k.tokens.engineer, {
+      kind: 'fault',
+      title: '第二个',
+    });
     expect(second.json().number).toBe('INC-2026-0002');
     expect((await k.api('POST', `/api/v1/tickets/${n}/ack`, k.tokens.viewer, {})).statusCode).toBe(403);
     await k.api('POST', `/api/v1/tickets/${n}/assign`, k.tokens.engineer, { assignee: '李四' });
-    expect((await k.api('POST', `/api/v1/tickets/${n}/ack`, k.tokens.engineer, {})).json().status).toBe('acknowledged');
+    expect((await k.api('POST', `/api/v1/tickets/${n}/ack`, k.tokens.engineer, {})).json().status).toBe(
+      'acknowledged',
+    );
     await k.api('POST', `/api/v1/tickets/${n}/comment`, k.tokens.engineer, { text: '已联系省平台' });
     expect((await k.api('POST', `/api/v1/tickets/${n}/ack`, k.tokens.engineer, {})).statusCode).toBe(409);
     await k.api('POST', `/api/v1/tickets/${n}/resolve`, k.tokens.engineer, { note: '重启同步任务' });
     await k.api('POST', `/api/v1/tickets/${n}/close`, k.tokens.admin, {});
-    const reopened = (await k.api('POST', `/api/v1/tickets/${n}/reopen`, k.tokens.engineer, { note: '再次失败' })).json();
+    const reopened = (
+      await k.api('POST', `/api/v1/tickets/${n}/reopen`, k.tokens.engineer, { note: '再次失败' })
+    ).json();
     expect(reopened.status).toBe('open');
     expect(reopened.assignee).toBe('李四');
     expect(types(reopened)).toEqual([
-      'opened', 'notification_unrouted', 'assigned', 'acknowledged', 'deadline_met', 'comment', 'resolved', 'deadline_met', 'closed', 'reopened',
+      'opened',
+      'notification_unrouted',
+      'assigned',
+      'acknowledged',
+      'deadline_met',
+      'comment',
+      'resolved',
+      'deadline_met',
+      'closed',
+      'reopened',
     ]);
-    expect(reopened.events.find((e: { type: string }) => e.type === 'comment')).toMatchObject({ actor: 'zhangsan', message: '已联系省平台' });
+    expect(reopened.events.find((e: { type: string }) => e.type === 'comment')).toMatchObject({
+      actor: 'zhangsan',
+      message: '已联系省平台',
+    });
     const list = (await k.api('GET', '/api/v1/tickets?status=active', k.tokens.viewer)).json();
-    expect(list.tickets.map((t: { number: string }) => t.number).sort()).toEqual(['INC-2026-0001', 'INC-2026-0002']);
+    expect(list.tickets.map((t: { number: string }) => t.number).sort()).toEqual([
+      'INC-2026-0001',
+      'INC-2026-0002',
+    ]);
     expect((await k.api('GET', '/api/v1/tickets/INC-2026-0099', k.tokens.viewer)).statusCode).toBe(404);
     const page = await k.app.inject({ method: 'GET', url: `/tickets/${n}` });
     expect(page.statusCode).toBe(200);
@@ -69,8 +93,18 @@ describe('Alertmanager webhook', () => {
     for (let i = 0; i < 3; i++) expect((await k.webhook(firing)).statusCode).toBe(200);
     const list = (await k.api('GET', '/api/v1/tickets', k.tokens.viewer)).json().tickets;
     expect(list).toHaveLength(1);
-    expect(list[0]).toMatchObject({ number: 'INC-2026-0001', severity: 'P1', kind: 'fault', host: 'db-01', title: '主机 db-01 无法访问', status: 'open', openedAt: '2026-05-11T01:55:00.000Z' });
-    const resolved = amPayload([{ status: 'resolved', fingerprint: 'aa11', startsAt: '2026-05-11T01:55:00Z' }]);
+    expect(list[0]).toMatchObject({
+      number: 'INC-2026-0001',
+      severity: 'P1',
+      kind: 'fault',
+      host: 'db-01',
+      title: '主机 db-01 无法访问',
+      status: 'open',
+      openedAt: '2026-05-11T01:55:00.000Z',
+    });
+    const resolved = amPayload([
+      { status: 'resolved', fingerprint: 'aa11', startsAt: '2026-05-11T01:55:00Z' },
+    ]);
     expect((await k.webhook(resolved)).statusCode).toBe(200);
     expect((await k.webhook(resolved)).statusCode).toBe(200);
     // A late redelivery of the firing does not reopen it.
@@ -85,12 +119,22 @@ describe('Alertmanager webhook', () => {
     const res = await k.webhook(
       amPayload([
         { status: 'resolved', fingerprint: 'aa11', startsAt: '2026-05-11T01:55:00Z' },
-        { status: 'firing', fingerprint: 'bb22', startsAt: '2026-05-11T01:58:00Z', labels: { alertname: 'DiskFull', severity: 'P3', host: 'web-01' }, summary: '主机 web-01 磁盘将满' },
+        {
+          status: 'firing',
+          fingerprint: 'bb22',
+          startsAt: '2026-05-11T01:58:00Z',
+          labels: { alertname: 'DiskFull', severity: 'P3', host: 'web-01' },
+          summary: '主机 web-01 磁盘将满',
+        },
         { status: 'resolved', fingerprint: 'never-seen', startsAt: '2026-05-10T01:00:00Z' },
       ]),
     );
     expect(res.statusCode, res.body).toBe(200);
-    expect(res.json().outcomes.map((o: { action: string }) => o.action)).toEqual(['resolved', 'opened', 'unknown_resolve']);
+    expect(res.json().outcomes.map((o: { action: string }) => o.action)).toEqual([
+      'resolved',
+      'opened',
+      'unknown_resolve',
+    ]);
     const list = (await k.api('GET', '/api/v1/tickets', k.tokens.viewer)).json().tickets;
     expect(list.map((t: { status: string; severity: string }) => [t.status, t.severity]).sort()).toEqual([
       ['open', 'P3'],
@@ -100,9 +144,13 @@ describe('Alertmanager webhook', () => {
 
   it('a new occurrence of an alert resolved recently reopens its ticket instead of opening a twin', async () => {
     await k.webhook(firing);
-    await k.webhook(amPayload([{ status: 'resolved', fingerprint: 'aa11', startsAt: '2026-05-11T01:55:00Z' }]));
+    await k.webhook(
+      amPayload([{ status: 'resolved', fingerprint: 'aa11', startsAt: '2026-05-11T01:55:00Z' }]),
+    );
     k.clock.ms += 10 * 60_000;
-    const again = await k.webhook(amPayload([{ status: 'firing', fingerprint: 'aa11', startsAt: '2026-05-11T02:08:00Z' }]));
+    const again = await k.webhook(
+      amPayload([{ status: 'firing', fingerprint: 'aa11', startsAt: '2026-05-11T02:08:00Z' }]),
+    );
     expect(again.json().outcomes[0]).toMatchObject({ action: 'reopened', ticket: 'INC-2026-0001' });
     expect((await k.api('GET', '/api/v1/tickets', k.tokens.viewer)).json().tickets).toHaveLength(1);
   });
@@ -120,7 +168,14 @@ describe('check evaluator', () => {
     for (let i = 0; i < n; i++) {
       seq++;
       await recordPush(k.store, agentId, { address: null, intervalSeconds: 60 }, [
-        { seq, check: 'backup.restore_test', target: 'credit', status, summary: `恢复演练 ${status}`, observedAt: new Date(k.clock.ms).toISOString() },
+        {
+          seq,
+          check: 'backup.restore_test',
+          target: 'credit',
+          status,
+          summary: `恢复演练 ${status}`,
+          observedAt: new Date(k.clock.ms).toISOString(),
+        },
       ]);
       k.clock.ms += 60_000;
     }
@@ -139,7 +194,13 @@ describe('check evaluator', () => {
     await push('CRIT');
     await k.tick(); // nothing new: the cursor does not re-read rows
     const [t] = await tickets();
-    expect(t).toMatchObject({ severity: 'P2', host: 'db-01', service: 'backup.restore_test', source: 'check', status: 'open' });
+    expect(t).toMatchObject({
+      severity: 'P2',
+      host: 'db-01',
+      service: 'backup.restore_test',
+      source: 'check',
+      status: 'open',
+    });
     await push('CRIT', 3);
     expect(await tickets()).toHaveLength(1);
     await push('OK');
@@ -147,7 +208,9 @@ describe('check evaluator', () => {
     await push('OK');
     const resolved = (await k.api('GET', `/api/v1/tickets/${t.number}`, k.tokens.viewer)).json();
     expect(resolved.status).toBe('resolved');
-    expect(resolved.events.find((e: { type: string }) => e.type === 'resolved').message).toMatch(/检查已恢复（连续 2 次正常）/);
+    expect(resolved.events.find((e: { type: string }) => e.type === 'resolved').message).toMatch(
+      /检查已恢复（连续 2 次正常）/,
+    );
   });
 
   it('a flapping check keeps one ticket: it is reopened, not duplicated', async () => {
@@ -178,15 +241,24 @@ describe('check evaluator', () => {
     expect(w.statusCode, w.body).toBe(201);
     await push('CRIT', 5);
     expect(await tickets()).toEqual([]);
-    const held = (await k.api('GET', '/api/v1/maintenance/suppressions', k.tokens.viewer)).json().suppressions;
+    const held = (await k.api('GET', '/api/v1/maintenance/suppressions', k.tokens.viewer)).json()
+      .suppressions;
     expect(held).toHaveLength(1);
     expect(held[0]).toMatchObject({ source: 'check', host: 'db-01', service: 'backup.restore_test' });
     k.clock.ms = Date.parse('2026-05-11T02:31:00Z'); // 10:31 Beijing: window over
     await push('CRIT');
     expect(await tickets()).toHaveLength(1);
-    expect((await k.api('GET', '/api/v1/maintenance/windows', k.tokens.viewer)).json().windows).toHaveLength(1);
-    expect((await k.api('DELETE', `/api/v1/maintenance/windows/${w.json().id}`, k.tokens.viewer)).statusCode).toBe(403);
-    expect((await k.api('DELETE', `/api/v1/maintenance/windows/${w.json().id}`, k.tokens.engineer)).statusCode).toBe(200);
-    expect((await k.api('GET', '/api/v1/maintenance/windows?all=1', k.tokens.viewer)).json().windows[0].deletedAt).not.toBeNull();
+    expect((await k.api('GET', '/api/v1/maintenance/windows', k.tokens.viewer)).json().windows).toHaveLength(
+      1,
+    );
+    expect(
+      (await k.api('DELETE', `/api/v1/maintenance/windows/${w.json().id}`, k.tokens.viewer)).statusCode,
+    ).toBe(403);
+    expect(
+      (await k.api('DELETE', `/api/v1/maintenance/windows/${w.json().id}`, k.tokens.engineer)).statusCode,
+    ).toBe(200);
+    expect(
+      (await k.api('GET', '/api/v1/maintenance/windows?all=1', k.tokens.viewer)).json().windows[0].deletedAt,
+    ).not.toBeNull();
   });
 });

@@ -19,7 +19,16 @@ import type { Severity, TicketKind, TicketStatus } from '../../tickets/policy.js
 import { TicketError } from '../../tickets/service.js';
 import { sendError } from '../errors.js';
 import { requireUser } from './auth.js';
-import { AssignBody, AtBody, CommentBody, ListQuery, NoteBody, NumberParams, OpenBody, STATUSES } from './schema.js';
+import {
+  AssignBody,
+  AtBody,
+  CommentBody,
+  ListQuery,
+  NoteBody,
+  NumberParams,
+  OpenBody,
+  STATUSES,
+} from './schema.js';
 
 export function ticketJson(ticket: TicketRow, deadlines: TicketDeadlineRow[], timeZone: string) {
   return {
@@ -58,7 +67,13 @@ export function ticketJson(ticket: TicketRow, deadlines: TicketDeadlineRow[], ti
 }
 
 export function eventJson(e: TicketEventRow) {
-  return { at: e.at, type: e.type, actor: e.actor, message: e.message, data: e.data ? JSON.parse(e.data) : null };
+  return {
+    at: e.at,
+    type: e.type,
+    actor: e.actor,
+    message: e.message,
+    data: e.data ? JSON.parse(e.data) : null,
+  };
 }
 
 function fail(reply: FastifyReply, error: unknown): FastifyReply {
@@ -91,49 +106,67 @@ export default async function ticketRoutes(app: FastifyInstance): Promise<void> 
     };
   };
 
-  app.get<{ Querystring: Static<typeof ListQuery> }>('/api/v1/tickets', { schema: { querystring: ListQuery } }, async (request, reply) => {
-    const q = request.query;
-    let status: TicketStatus[] | undefined;
-    if (q.status === 'active') status = ['open', 'acknowledged'];
-    else if (q.status) {
-      status = q.status.split(',').map((s) => s.trim()) as TicketStatus[];
-      const bad = status.filter((s) => !(STATUSES as readonly string[]).includes(s));
-      if (bad.length > 0) return sendError(reply, 400, 'invalid_status', `unknown status ${bad.join(', ')}: use ${STATUSES.join(', ')} or "active"`);
-    }
-    const rows = await service.list({
-      ...(status ? { status } : {}),
-      ...(q.kind ? { kind: q.kind as TicketKind } : {}),
-      ...(q.severity ? { severity: q.severity as Severity } : {}),
-      ...(q.limit ? { limit: q.limit } : {}),
-    });
-    return { tickets: rows.map((r) => ticketJson(r.ticket, r.deadlines, tz)) };
-  });
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/api/v1/tickets',
+    { schema: { querystring: ListQuery } },
+    async (request, reply) => {
+      const q = request.query;
+      let status: TicketStatus[] | undefined;
+      if (q.status === 'active') status = ['open', 'acknowledged'];
+      else if (q.status) {
+        status = q.status.split(',').map((s) => s.trim()) as TicketStatus[];
+        const bad = status.filter((s) => !(STATUSES as readonly string[]).includes(s));
+        if (bad.length > 0)
+          return sendError(
+            reply,
+            400,
+            'invalid_status',
+            `unknown status ${bad.join(', ')}: use ${STATUSES.join(', ')} or "active"`,
+          );
+      }
+      const rows = await service.list({
+        ...(status ? { status } : {}),
+        ...(q.kind ? { kind: q.kind as TicketKind } : {}),
+        ...(q.severity ? { severity: q.severity as Severity } : {}),
+        ...(q.limit ? { limit: q.limit } : {}),
+      });
+      return { tickets: rows.map((r) => ticketJson(r.ticket, r.deadlines, tz)) };
+    },
+  );
 
-  app.post<{ Body: Static<typeof OpenBody> }>('/api/v1/tickets', { schema: { body: OpenBody } }, async (request, reply) => {
-    const b = request.body;
-    const ticket = await service.open({
-      kind: b.kind as TicketKind,
-      severity: (b.severity ?? 'P3') as Severity,
-      title: b.title,
-      description: b.description ?? null,
-      host: b.host ?? null,
-      service: b.service ?? null,
-      source: 'manual',
-      labels: b.labels ?? {},
-      assignee: b.assignee ?? null,
-      actor: request.user!.name,
-      ...(b.receivedAt ? { openedAt: new Date(b.receivedAt) } : {}),
-    });
-    return reply.code(201).send(await detail(ticket.number));
-  });
+  app.post<{ Body: Static<typeof OpenBody> }>(
+    '/api/v1/tickets',
+    { schema: { body: OpenBody } },
+    async (request, reply) => {
+      const b = request.body;
+      const ticket = await service.open({
+        kind: b.kind as TicketKind,
+        severity: (b.severity ?? 'P3') as Severity,
+        title: b.title,
+        description: b.description ?? null,
+        host: b.host ?? null,
+        service: b.service ?? null,
+        source: 'manual',
+        labels: b.labels ?? {},
+        assignee: b.assignee ?? null,
+        actor: request.user!.name,
+        ...(b.receivedAt ? { openedAt: new Date(b.receivedAt) } : {}),
+      });
+      return reply.code(201).send(await detail(ticket.number));
+    },
+  );
 
-  app.get<{ Params: Static<typeof NumberParams> }>('/api/v1/tickets/:number', { schema: { params: NumberParams } }, async (request, reply) => {
-    try {
-      return await detail(request.params.number);
-    } catch (error) {
-      return fail(reply, error);
-    }
-  });
+  app.get<{ Params: Static<typeof NumberParams> }>(
+    '/api/v1/tickets/:number',
+    { schema: { params: NumberParams } },
+    async (request, reply) => {
+      try {
+        return await detail(request.params.number);
+      } catch (error) {
+        return fail(reply, error);
+      }
+    },
+  );
 
   const actions = { ack: 'acknowledge', resolve: 'resolve', close: 'close', reopen: 'reopen' } as const;
   for (const [path, action] of Object.entries(actions)) {
@@ -194,9 +227,16 @@ export default async function ticketRoutes(app: FastifyInstance): Promise<void> 
   }
 
   app.post<{ Params: { id: string } }>('/api/v1/notifications/:id/requeue', async (request, reply) => {
-    if (request.user!.role !== 'admin') return sendError(reply, 403, 'forbidden', 'only an admin may resend a notification whose delivery is unknown');
+    if (request.user!.role !== 'admin')
+      return sendError(
+        reply,
+        403,
+        'forbidden',
+        'only an admin may resend a notification whose delivery is unknown',
+      );
     const ok = await outbox.requeue(request.params.id);
-    if (!ok) return sendError(reply, 404, 'not_found', `no unknown or failed notification ${request.params.id}`);
+    if (!ok)
+      return sendError(reply, 404, 'not_found', `no unknown or failed notification ${request.params.id}`);
     return { requeued: request.params.id };
   });
 }

@@ -5,7 +5,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { formatDeadline, formatLocal } from '../../tickets/deadlines.js';
-import { CLOCK_TITLE, KIND_TITLE, STATUS_TITLE, type TicketKind, type TicketStatus } from '../../tickets/policy.js';
+import {
+  CLOCK_TITLE,
+  KIND_TITLE,
+  STATUS_TITLE,
+  type TicketKind,
+  type TicketStatus,
+} from '../../tickets/policy.js';
 import { TicketError } from '../../tickets/service.js';
 import { escapeHtml } from '../home.js';
 
@@ -35,7 +41,10 @@ export default async function ticketPages(app: FastifyInstance): Promise<void> {
     const rows = await service.list(all ? { limit: 500 } : { status: ['open', 'acknowledged'], limit: 500 });
     const lines = rows.map(({ ticket: t, deadlines }) => {
       const due = deadlines
-        .map((d) => `<span class="${d.unknown ? 'unknown' : d.state}">${escapeHtml(CLOCK_TITLE[d.clock] ?? d.clock)}：${escapeHtml(formatDeadline(d, tz))}</span>`)
+        .map(
+          (d) =>
+            `<span class="${d.unknown ? 'unknown' : d.state}">${escapeHtml(CLOCK_TITLE[d.clock] ?? d.clock)}：${escapeHtml(formatDeadline(d, tz))}</span>`,
+        )
         .join('<br>');
       return `<tr><td><a href="/tickets/${encodeURIComponent(t.number)}">${escapeHtml(t.number)}</a></td><td>${escapeHtml(KIND_TITLE[t.kind as TicketKind] ?? t.kind)}</td><td>${escapeHtml(t.severity)}</td><td>${escapeHtml(STATUS_TITLE[t.status as TicketStatus] ?? t.status)}</td><td>${escapeHtml(t.host ?? '—')}</td><td>${escapeHtml(t.title)}</td><td>${when(t.opened_at)}</td><td>${due || '—'}</td><td>${escapeHtml(t.assignee ?? '—')}</td></tr>`;
     });
@@ -56,7 +65,15 @@ export default async function ticketPages(app: FastifyInstance): Promise<void> {
       d = await service.detail(request.params.number);
     } catch (error) {
       if (error instanceof TicketError && error.statusCode === 404) {
-        return reply.code(404).type('text/html; charset=utf-8').send(page('工单不存在', `<h1>工单 ${escapeHtml(request.params.number)} 不存在</h1><p><a href="/tickets">返回列表</a></p>`));
+        return reply
+          .code(404)
+          .type('text/html; charset=utf-8')
+          .send(
+            page(
+              '工单不存在',
+              `<h1>工单 ${escapeHtml(request.params.number)} 不存在</h1><p><a href="/tickets">返回列表</a></p>`,
+            ),
+          );
       }
       throw error;
     }
@@ -68,7 +85,10 @@ export default async function ticketPages(app: FastifyInstance): Promise<void> {
       )
       .join('\n');
     const events = d.events
-      .map((e) => `<tr><td>${when(e.at)}</td><td>${escapeHtml(e.actor)}</td><td>${escapeHtml(e.message)}</td></tr>`)
+      .map(
+        (e) =>
+          `<tr><td>${when(e.at)}</td><td>${escapeHtml(e.actor)}</td><td>${escapeHtml(e.message)}</td></tr>`,
+      )
       .join('\n');
     return reply.type('text/html; charset=utf-8').send(
       page(

@@ -8,7 +8,9 @@ export const NumberParams = Type.Object({ number: Type.String({ pattern: '^[A-Z]
 
 export const ListQuery = Type.Object(
   {
-    status: Type.Optional(Type.String({ description: 'comma-separated statuses, or "active" (open,acknowledged)' })),
+    status: Type.Optional(
+      Type.String({ description: 'comma-separated statuses, or "active" (open,acknowledged)' }),
+    ),
     kind: Type.Optional(enumOf(TICKET_KINDS)),
     severity: Type.Optional(enumOf(SEVERITIES)),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
@@ -32,9 +34,21 @@ export const OpenBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const NoteBody = Type.Object({ note: Type.Optional(Type.String({ maxLength: 20_000 })) }, { additionalProperties: false });
-export const CommentBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: 20_000 }) }, { additionalProperties: false });
-export const AssignBody = Type.Object({ assignee: Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()]) }, { additionalProperties: false });
-export const AtBody = Type.Object({ at: Type.Optional(Type.String({ format: 'date-time' })) }, { additionalProperties: false });
+export const NoteBody = Type.Object(
+  { note: Type.Optional(Type.String({ maxLength: 20_000 })) },
+  { additionalProperties: false },
+);
+export const CommentBody = Type.Object(
+  { text: Type.String({ minLength: 1, maxLength: 20_000 }) },
+  { additionalProperties: false },
+);
+export const AssignBody = Type.Object(
+  { assignee: Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()]) },
+  { additionalProperties: false },
+);
+export const AtBody = Type.Object(
+  { at: Type.Optional(Type.String({ format: 'date-time' })) },
+  { additionalProperties: false },
+);
 
 export { STATUSES };
