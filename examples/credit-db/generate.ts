@@ -89,14 +89,28 @@ function rngFrom(seed: number): () => number {
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const OFFSET = 8 * HOUR;
+const dayNames = new Map<number, string>();
+/** The civil date of an instant; by day number, cached: a million records fall on a few dozen days. */
 function civil(ms: number): string {
-  return new Date(ms + OFFSET).toISOString().slice(0, 10);
+  const day = Math.floor((ms + OFFSET) / DAY);
+  let name = dayNames.get(day);
+  if (name === undefined) {
+    name = new Date(day * DAY).toISOString().slice(0, 10);
+    dayNames.set(day, name);
+  }
+  return name;
 }
 function localMidnight(date: string): number {
   return Date.parse(`${date}T00:00:00Z`) - OFFSET;
 }
+const dayNumbers = new Map<string, number>();
 function addDays(date: string, n: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + n * DAY).toISOString().slice(0, 10);
+  let day = dayNumbers.get(date);
+  if (day === undefined) {
+    day = Date.parse(`${date}T00:00:00Z`) / DAY;
+    dayNumbers.set(date, day);
+  }
+  return civil((day + n) * DAY - OFFSET);
 }
 function iso(ms: number): string {
   return new Date(ms + OFFSET).toISOString().replace('Z', '+08:00');
