@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { addUser } from '../../../collector/store/users.js';
+import { payload, testCollector } from '../../../collector/test-helper.js';
 import {
   type DatasetName,
   type DatasetTruth,
@@ -208,6 +210,50 @@ describe('credit-data on the generated month', () => {
       expect(line.timelyBase).toBe(per.reduce((s, d) => s + d.timelyBase, 0));
       expect(line.onTime).toBe(per.reduce((s, d) => s + d.onTime, 0));
       expect(line.valid).toBe(per.reduce((s, d) => s + d.valid, 0));
+    }
+  });
+
+  it("feeds the collector's circular: ranks and totals from the pushed check result", async () => {
+    const v = verdict(result, 'data.circular', truth.month);
+    const c = await testCollector();
+    try {
+      const agent = await c.enroll('credit-db-01');
+      const { token } = await addUser(c.store, 'bureau', 'viewer');
+      const push = await c.push(
+        agent,
+        payload('credit-db-01', [], [{ seq: 1, ...v, observedAt: truth.now } as never]),
+      );
+      expect(push.statusCode, push.body).toBe(200);
+      const res = await c.app.inject({
+        method: 'GET',
+        url: `/api/v1/reports/circular?month=${truth.month}`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      const body = res.json();
+      const depts = Object.keys(truth.datasets.penalty.departments);
+      const total = (f: (d: DatasetTruth['departments'][string]) => number) =>
+        datasets.reduce(
+          (s, ds) => s + depts.reduce((t, d) => t + f(truth.datasets[ds].departments[d]!), 0),
+          0,
+        );
+      expect(body.totals).toMatchObject({
+        departments: 40,
+        submitted: total((d) => d.recordsMonth),
+        onTime: total((d) => d.onTime),
+        timelyBase: total((d) => d.timelyBase),
+        valid: total((d) => d.valid),
+      });
+      expect(body.departments.map((d: { rank: number }) => d.rank)[0]).toBe(1);
+      const csv = await c.app.inject({
+        method: 'GET',
+        url: `/api/v1/reports/circular?month=${truth.month}&format=csv`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(csv.body.startsWith('\uFEFF排名,')).toBe(true);
+      expect(csv.body.trimEnd().split('\r\n')).toHaveLength(42);
+    } finally {
+      await c.close();
     }
   });
 
