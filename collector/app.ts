@@ -10,6 +10,7 @@ import type { CollectorConfig } from './config.js';
 import { FleetMetrics } from './exposition/fleet-metrics.js';
 import { CollectorMetrics } from './exposition/self-metrics.js';
 import { collectorState } from './plugins/collector-state.js';
+import { type ProbingOptions, probingPlugin } from './probes/plugin.js';
 import alertmanagerRoutes from './routes/alertmanager.js';
 import circularRoutes from './routes/circular.js';
 import { sendError } from './routes/errors.js';
@@ -35,6 +36,8 @@ export interface BuildAppOptions {
   version?: string;
   /** Policies and channels for tickets and notifications; by default read from the config's files. */
   ticketing?: TicketingOptions;
+  /** The collector's own probing (endpoints, SSH hosts, inspections); scheduled by default. */
+  probing?: ProbingOptions;
 }
 
 export function buildApp(options: BuildAppOptions): FastifyInstance {
@@ -59,6 +62,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   });
 
   app.register(ticketingPlugin, options.ticketing ?? {});
+  app.register(probingPlugin, options.probing ?? {});
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.statusCode !== undefined && error.statusCode < 500) {

@@ -19,6 +19,7 @@ describe('loadCollectorConfig', () => {
         logLevel: 'info',
         alertmanagerTokenFile: './data/alertmanager-webhook.token',
         ticketSweepSeconds: 10,
+        probes: { source: 'creditops-collector', intervalSeconds: 60, timeoutSeconds: 30, targets: [] },
       },
     });
   });

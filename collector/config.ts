@@ -10,6 +10,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { loadConfigFile, parseConfig } from '../lib/config-file.js';
+import { CollectorProbesSection } from './probes/config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -76,6 +77,8 @@ export const CollectorSection = Type.Object(
      * @defaultValue 10
      */
     ticketSweepSeconds: Type.Number({ default: 10, minimum: 0, maximum: 3600 }),
+    /** Endpoint probes run from the centre (see collector/probes/config.ts). */
+    probes: CollectorProbesSection,
   },
   { additionalProperties: false, default: {} },
 );

@@ -1,0 +1,45 @@
+/**
+ * Wires the collector's own probing into the app: the collector source (pseudo-agent) and the
+ * endpoint probe runner, started when the app is ready and stopped when it closes.
+ */
+import type { Logger } from 'pino';
+import { COLLECTOR_STATE_PLUGIN } from '../plugins/collector-state.js';
+import { sharedPlugin } from '../plugins/shared-plugin.js';
+import { EndpointProbeRunner } from './endpoint-runner.js';
+import { CollectorSource } from './source.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    probing: { source: CollectorSource; endpoints: EndpointProbeRunner };
+  }
+}
+
+export interface ProbingOptions extends Record<string, unknown> {
+  /** Start the timers on ready (off in tests that drive runs themselves). @defaultValue true */
+  schedule?: boolean;
+}
+
+export const PROBING_PLUGIN = 'creditops-probing';
+
+export const probingPlugin = sharedPlugin<ProbingOptions>(
+  PROBING_PLUGIN,
+  [COLLECTOR_STATE_PLUGIN],
+  async (app, options) => {
+    const { config, store, fleet, now } = app.collector;
+    const probes = config.probes;
+    const source = new CollectorSource({
+      name: probes.source,
+      store,
+      fleet,
+      now,
+      log: app.log as unknown as Logger,
+      intervalSeconds: Math.max(probes.intervalSeconds, ...probes.targets.map((t) => t.intervalSeconds ?? 0)),
+    });
+    const endpoints = new EndpointProbeRunner(probes, source, app.log as unknown as Logger, now);
+    app.decorate('probing', { source, endpoints });
+    if (options.schedule !== false && probes.targets.length > 0) {
+      app.addHook('onReady', async () => endpoints.start());
+      app.addHook('onClose', async () => endpoints.stop());
+    }
+  },
+);
