@@ -4,6 +4,7 @@
  */
 import { backup } from './backup/collector.js';
 import { cpu } from './cpu.js';
+import { creditData } from './credit-data/collector.js';
 import { diskstats } from './diskstats.js';
 import { filefd } from './filefd.js';
 import { filesystem } from './filesystem.js';
@@ -35,5 +36,6 @@ export const collectors = {
   vmstat,
   postgres,
   backup,
+  creditdata: creditData,
   // biome-ignore lint/suspicious/noExplicitAny: each descriptor has its own options type
 } as const satisfies Record<string, CollectorDescriptor<any>>;

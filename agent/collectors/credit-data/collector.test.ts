@@ -30,8 +30,8 @@ let truth: GroundTruth;
 function exampleOptions(): CreditDataOptions {
   const yaml = parse(
     readFileSync(new URL('../../../examples/credit-db/creditops-agent.yaml', import.meta.url), 'utf8'),
-  ) as { collectors: { 'credit-data': Record<string, unknown> } };
-  const raw = { ...yaml.collectors['credit-data'] };
+  ) as { collectors: { creditdata: Record<string, unknown> } };
+  const raw = { ...yaml.collectors.creditdata };
   delete raw.intervalSeconds;
   delete raw.timeoutSeconds;
   raw.database = {

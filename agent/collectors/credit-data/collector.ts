@@ -1,5 +1,5 @@
 /**
- * The credit-data collector: watches the credit data itself (DOMAIN.md §4). The credit database's
+ * The creditdata collector (registry key and configuration section `creditdata`): watches the credit data itself (DOMAIN.md §4). The credit database's
  * schema differs from city to city, so the checks are configured: named datasets, each with
  * read-only SQL whose rows this collector turns into creditops_data_* metrics and verdicts.
  *
@@ -179,7 +179,7 @@ export class CreditDataCollector implements Collector {
     });
     const names = new Set<string>();
     for (const d of options.datasets) {
-      if (names.has(d.name)) throw new Error(`credit-data: dataset "${d.name}" is configured twice`);
+      if (names.has(d.name)) throw new Error(`creditdata: dataset "${d.name}" is configured twice`);
       names.add(d.name);
     }
     if (options.database) {
@@ -675,7 +675,7 @@ export class CreditDataCollector implements Collector {
 }
 
 export const creditData: CollectorDescriptor<CreditDataOptions> = {
-  name: 'credit-data',
+  name: 'creditdata',
   description:
     'Credit data checks from configured read-only SQL: freshness, 双公示 timeliness, quality, reconciliation, credit repair.',
   defaultIntervalSeconds: 300,
