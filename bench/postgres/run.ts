@@ -126,7 +126,7 @@ async function main(): Promise<void> {
       return bytes;
     };
 
-    // Warm-up: JIT and the agent's per-database pass (every 300 s by default), exporter caches.
+    // Warm-up: JIT, the agent's connection and first passes, exporter caches.
     const warm = await agentScrapes(5);
     if (warm.failed > 0) console.warn(`agent scrapes not fully successful: ${warm.failed}`);
     await exporterScrapes(5);
