@@ -55,7 +55,7 @@ export class FamilyWriter {
   constructor(readonly family: MetricFamily) {}
 
   set(labels: Labels, value: number): this {
-    for (const key of Object.keys(labels)) assertLabelName(key, this.family.name);
+    for (const key in labels) assertLabelName(key, this.family.name);
     this.family.samples.push({ labels, value });
     return this;
   }

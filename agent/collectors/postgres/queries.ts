@@ -201,11 +201,15 @@ SELECT num_timed, num_requested, num_done, restartpoints_timed, restartpoints_re
   FROM pg_stat_checkpointer`;
 
 /**
- * The largest tables of the current database by total size. pg_class sizes avoid locking the
- * tables (pg_total_relation_size would wait behind an ACCESS EXCLUSIVE lock); relpages is as fresh
- * as the last VACUUM/ANALYZE, which is good enough to pick the largest.
+ * The `limit` largest tables of the current database by total size. pg_class sizes avoid locking
+ * the tables (pg_total_relation_size would wait behind an ACCESS EXCLUSIVE lock); relpages is as
+ * fresh as the last VACUUM/ANALYZE, which is good enough to pick the largest. The limit goes into
+ * the text: a query without parameters is one simple-protocol message.
  */
-export const TABLES = `
+export function tablesQuery(limit: number): string {
+  if (!Number.isInteger(limit) || limit < 0)
+    throw new Error(`largestTables must be a whole number, not ${limit}`);
+  return `
 SELECT * FROM (
   SELECT current_database() AS datname, s.schemaname, s.relname, s.relid,
          s.seq_scan, s.seq_tup_read, COALESCE(s.idx_scan, 0) AS idx_scan, COALESCE(s.idx_tup_fetch, 0) AS idx_tup_fetch,
@@ -223,7 +227,8 @@ SELECT * FROM (
     LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
 ) tables
  ORDER BY table_size_bytes + index_size_bytes DESC, n_live_tup + n_dead_tup DESC, relid
- LIMIT $1`;
+ LIMIT ${limit}`;
+}
 
 export const HBA_RULES = `
 SELECT line_number, type, database::text AS database, user_name::text AS user_name, address, auth_method, error
