@@ -18,6 +18,7 @@ import {
   loadInto,
 } from '../../../examples/credit-db/generate.js';
 import { hasServer, type PgServer, startPostgres } from '../../../test/helpers/postgres.js';
+import { parseAgentConfig } from '../../config.js';
 import { capturedLog, collectOnce, type RunResult } from '../postgres/test-kit.js';
 import type { Verdict } from '../types.js';
 import { CreditDataCollector } from './collector.js';
@@ -259,6 +260,18 @@ describe('credit-data on the generated month', () => {
 
   it('has Chinese summaries', () => {
     for (const v of result.verdicts) expect(v.summary).toMatch(/\p{Script=Han}/u);
+  });
+});
+
+describe('examples/credit-db/creditops-agent.yaml', () => {
+  it("passes the agent's configuration check", () => {
+    const text = readFileSync(
+      new URL('../../../examples/credit-db/creditops-agent.yaml', import.meta.url),
+      'utf8',
+    );
+    const config = parseAgentConfig(text, 'creditops-agent.yaml');
+    const section = config.collectors.creditdata as unknown as { datasets: { name: string }[] };
+    expect(section.datasets.map((d) => d.name)).toEqual(['license', 'penalty']);
   });
 });
 
