@@ -126,10 +126,12 @@ async function main(): Promise<void> {
       return bytes;
     };
 
-    // Warm-up: JIT, the agent's connection and first passes, exporter caches.
-    const warm = await agentScrapes(5);
+    // Warm-up, one round on each side: the agent's connection and first passes, exporter caches, and
+    // V8's optimizing compiler, which takes a few dozen scrapes to settle (in five, the first
+    // measured rounds cost twice the last ones). A running agent has long passed that point.
+    const warm = await agentScrapes(SCRAPES);
     if (warm.failed > 0) console.warn(`agent scrapes not fully successful: ${warm.failed}`);
-    await exporterScrapes(5);
+    await exporterScrapes(SCRAPES);
 
     const agentCpu: number[] = [];
     const exporterCpu: number[] = [];
@@ -151,6 +153,7 @@ async function main(): Promise<void> {
       largestTables: LARGEST_TABLES,
       agent: {
         cpuSecondsPerScrape: median(agentCpu),
+        cpuSecondsPerScrapeByRound: agentCpu,
         peakRssBytes: peakRssBytes(agent.pid!),
         expositionBytes: agentBytes,
       },
@@ -159,6 +162,7 @@ async function main(): Promise<void> {
           '\n',
         )[0],
         cpuSecondsPerScrape: median(exporterCpu),
+        cpuSecondsPerScrapeByRound: exporterCpu,
         peakRssBytes: peakRssBytes(exporter.pid!),
         expositionBytes: exporterBytes,
       },
