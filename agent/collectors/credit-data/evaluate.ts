@@ -52,6 +52,29 @@ function pad(n: number): string {
   return String(n).padStart(2, '0');
 }
 
+const QUARTER_HOUR = 900_000;
+const civilCache = new WeakMap<WorkingDayCalendar, Map<number, string>>();
+
+/**
+ * The civil date of an instant in the calendar's zone, cached per quarter hour: every zone offset
+ * is a multiple of 15 minutes, so local midnight always falls on a quarter-hour boundary, and a
+ * million records need a few thousand time-zone conversions instead of a million.
+ */
+export function civilDateOfInstant(ms: number, calendar: WorkingDayCalendar): string {
+  let cache = civilCache.get(calendar);
+  if (!cache) {
+    cache = new Map();
+    civilCache.set(calendar, cache);
+  }
+  const bucket = Math.floor(ms / QUARTER_HOUR);
+  let date = cache.get(bucket);
+  if (date === undefined) {
+    date = calendar.civilDate(new Date(bucket * QUARTER_HOUR));
+    cache.set(bucket, date);
+  }
+  return date;
+}
+
 /**
  * A civil date from a query value. Text is taken as is (`YYYY-MM-DD…`); a Date from a `date`
  * column is node-postgres' local midnight, so its local fields are the date; a Date from a
@@ -62,13 +85,13 @@ export function civilDateOf(v: unknown, calendar: WorkingDayCalendar, instant: b
   if (v instanceof Date) {
     if (Number.isNaN(v.getTime())) return undefined;
     return instant
-      ? calendar.civilDate(v)
+      ? civilDateOfInstant(v.getTime(), calendar)
       : `${v.getFullYear()}-${pad(v.getMonth() + 1)}-${pad(v.getDate())}`;
   }
   const s = String(v);
   if (instant && s.length > 10) {
     const t = Date.parse(s);
-    return Number.isNaN(t) ? undefined : calendar.civilDate(new Date(t));
+    return Number.isNaN(t) ? undefined : civilDateOfInstant(t, calendar);
   }
   return /^\d{4}-\d{2}-\d{2}/.test(s) ? s.slice(0, 10) : undefined;
 }
