@@ -33,6 +33,29 @@ interface RemoteChannel {
   signal(name: string): void;
   close(): void;
 }
+interface RemoteStats {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  isFile(): boolean;
+  isDirectory(): boolean;
+}
+interface RemoteSftp {
+  readFile(
+    path: string,
+    cb: (error: { code?: number; message?: string } | undefined, data: Buffer) => void,
+  ): void;
+  stat(
+    path: string,
+    cb: (error: { code?: number; message?: string } | undefined, stats: RemoteStats) => void,
+  ): void;
+  readdir(
+    path: string,
+    cb: (error: { code?: number; message?: string } | undefined, list: { filename: string }[]) => void,
+  ): void;
+}
 interface RemoteClient {
   exec(command: string, callback: (error: Error | undefined, channel: RemoteChannel) => void): void;
 }
@@ -74,6 +97,7 @@ function normaliseSignal(signal: string | undefined): string | null {
 export class SshHost implements Host {
   readonly name: string;
   private readonly ssh = new NodeSSH();
+  private sftp: Promise<RemoteSftp> | undefined;
 
   private constructor(options: SshHostOptions) {
     this.name = `ssh://${options.username}@${options.host}:${options.port ?? 22}`;
@@ -118,7 +142,7 @@ export class SshHost implements Host {
 
   exec(command: string, args: readonly string[], options: ExecOptions): Promise<ExecResult> {
     const client = this.ssh.connection as unknown as RemoteClient | null;
-    if (!client)
+    if (!client) {
       return Promise.resolve({
         code: null,
         signal: null,
@@ -127,7 +151,12 @@ export class SshHost implements Host {
         stderr: '',
         error: 'not connected',
       });
-    const line = shellCommand(command, args);
+    }
+    // sshd refuses signal requests in some set-ups ("session signalling requires privilege
+    // separation"), so the remote side gets its own deadline a little after ours: the command
+    // cannot outlive a timed-out probe. timeout(1) re-raises a child's signal, so it still shows.
+    const grace = Math.ceil(options.timeout / 1000) + 2;
+    const line = shellCommand('timeout', ['-s', 'KILL', String(grace), command, ...args]);
     return new Promise((done) => {
       client.exec(line, (error, channel) => {
         if (error) {
@@ -138,20 +167,10 @@ export class SshHost implements Host {
         const err: Buffer[] = [];
         let code: number | null = null;
         let signal: string | null = null;
-        let timedOut = false;
-        const timer = setTimeout(() => {
-          timedOut = true;
-          // OpenSSH honours the signal request (7.9+); closing the channel also ends our wait.
-          channel.signal('KILL');
-          channel.close();
-        }, options.timeout);
-        channel.on('data', (chunk) => out.push(chunk));
-        channel.stderr.on('data', (chunk) => err.push(chunk));
-        channel.on('exit', (c, s) => {
-          if (typeof c === 'number') code = c;
-          else signal = normaliseSignal(s);
-        });
-        channel.on('close', () => {
+        let settled = false;
+        const finish = (timedOut: boolean) => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
           done({
             code: timedOut ? null : code,
@@ -160,41 +179,85 @@ export class SshHost implements Host {
             stdout: Buffer.concat(out).toString('utf8'),
             stderr: Buffer.concat(err).toString('utf8'),
           });
+        };
+        const timer = setTimeout(() => {
+          finish(true);
+          try {
+            channel.signal('KILL');
+          } catch {
+            // The channel may already be closing; the remote deadline ends the command anyway.
+          }
+          channel.close();
+        }, options.timeout);
+        channel.on('data', (chunk) => out.push(chunk));
+        channel.stderr.on('data', (chunk) => err.push(chunk));
+        channel.on('exit', (c, s) => {
+          if (typeof c === 'number') code = c;
+          else signal = normaliseSignal(s);
+        });
+        channel.on('close', () => finish(false));
+      });
+    });
+  }
+
+  private sftpSession(): Promise<RemoteSftp> {
+    // One SFTP session serves every read: requests are pipelined on it, where one exec per file
+    // would cost a session (and a process on the host) each.
+    this.sftp ??= this.ssh.requestSFTP().then((s) => s as unknown as RemoteSftp);
+    return this.sftp;
+  }
+
+  private fail(path: string, error: { code?: number; message?: string }): HostFileError {
+    const message = `${this.name} ${path}: ${error.message ?? 'failed'}`;
+    // SFTP status codes: 2 no such file, 3 permission denied.
+    if (error.code === 2) return new HostFileError(message, 'ENOENT', { cause: error });
+    if (error.code === 3) return new HostFileError(message, 'EACCES', { cause: error });
+    return new HostFileError(message, 'EIO', { cause: error });
+  }
+
+  async readFile(path: string): Promise<string> {
+    const sftp = await this.sftpSession();
+    return new Promise((resolve, reject) => {
+      sftp.readFile(path, (error, data) =>
+        error ? reject(this.fail(path, error)) : resolve(data.toString('utf8')),
+      );
+    });
+  }
+
+  async stat(path: string): Promise<HostStat> {
+    const sftp = await this.sftpSession();
+    return new Promise((resolve, reject) => {
+      sftp.stat(path, (error, s) => {
+        if (error) {
+          reject(this.fail(path, error));
+          return;
+        }
+        resolve({
+          mode: s.mode,
+          uid: s.uid,
+          gid: s.gid,
+          size: s.size,
+          mtimeMs: s.mtime * 1000,
+          isFile: s.isFile(),
+          isDirectory: s.isDirectory(),
         });
       });
     });
   }
 
-  private async run(command: string, args: string[], path: string): Promise<string> {
-    const r = await this.exec(command, args, { timeout: 30_000 });
-    if (r.code === 0) return r.stdout;
-    const message = `${this.name} ${path}: ${r.stderr.trim() || (r.timedOut ? 'timed out' : `exit ${r.code}`)}`;
-    if (/No such file|cannot access|not found/i.test(r.stderr)) throw new HostFileError(message, 'ENOENT');
-    if (/Permission denied/i.test(r.stderr)) throw new HostFileError(message, 'EACCES');
-    throw new HostFileError(message, 'EIO');
-  }
-
-  readFile(path: string): Promise<string> {
-    return this.run('cat', ['--', path], path);
-  }
-
-  async stat(path: string): Promise<HostStat> {
-    const text = await this.run('stat', ['-L', '-c', '%f %u %g %s %Y %F', '--', path], path);
-    const [mode, uid, gid, size, mtime, ...type] = text.trim().split(' ');
-    const kind = type.join(' ');
-    return {
-      mode: Number.parseInt(mode ?? '0', 16),
-      uid: Number(uid),
-      gid: Number(gid),
-      size: Number(size),
-      mtimeMs: Number(mtime) * 1000,
-      isFile: kind.startsWith('regular'),
-      isDirectory: kind === 'directory',
-    };
-  }
-
   async listDir(path: string): Promise<string[]> {
-    const text = await this.run('find', [path, '-mindepth', '1', '-maxdepth', '1', '-printf', '%f\\0'], path);
-    return text.split('\0').filter(Boolean).sort();
+    const sftp = await this.sftpSession();
+    return new Promise((resolve, reject) => {
+      sftp.readdir(path, (error, list) =>
+        error
+          ? reject(this.fail(path, error))
+          : resolve(
+              list
+                .map((e) => e.filename)
+                .filter((n) => n !== '.' && n !== '..')
+                .sort(),
+            ),
+      );
+    });
   }
 }
