@@ -23,8 +23,12 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import { type OutboxRow, type TicketDatabase, ticketDb } from '../store/ticket-tables.js';
 import type { Trx } from '../tickets/service.js';
-import type { Channel, DeliveryResult } from './channels/types.js';
+import type { Channel, DeliveryResult, OutboundMessage } from './channels/types.js';
 import type { NotificationPolicy } from './policy.js';
+import { renderDigest } from './templates.js';
+
+/** Messages merged into one digest at most; the rest leave in the next. */
+const DIGEST_MAX_MESSAGES = 1000;
 
 export interface NewMessage {
   dedupeKey: string;
@@ -193,6 +197,7 @@ export class Outbox {
 
   private async round(): Promise<number> {
     const nowIso = this.iso();
+    if (this.options.policy.groupWindowSeconds > 0) return this.groupedRound(nowIso);
     const due = await this.db
       .selectFrom('outbox')
       .selectAll()
@@ -215,6 +220,115 @@ export class Outbox {
       }),
     );
     return claimed.length;
+  }
+
+  /**
+   * Grouping (`outbox.groupWindowSeconds` > 0): per receiver (channel instance and recipients),
+   * a message goes out at once when nothing went to that receiver within the window; otherwise
+   * it waits for the window to close and everything due by then leaves as ONE digest listing
+   * the tickets. An alert storm thus costs each receiver a mail per window, not a mail per alert,
+   * while the first alert after a quiet spell is not delayed. The last send time is read from
+   * the store, so a restart does not reopen the window early.
+   */
+  private async groupedRound(nowIso: string): Promise<number> {
+    const due = await this.db
+      .selectFrom('outbox')
+      .select(['channel', 'recipients'])
+      .distinct()
+      .where('state', '=', 'pending')
+      .where('next_attempt_at', '<=', nowIso)
+      .limit(this.options.batch ?? 50)
+      .execute();
+    const windowMs = this.options.policy.groupWindowSeconds * 1000;
+    let handled = 0;
+    for (const receiver of due) {
+      const last = await this.db
+        .selectFrom('outbox')
+        .select((eb) => eb.fn.max('sent_at').as('at'))
+        .where('state', '=', 'sent')
+        .where('channel', '=', receiver.channel)
+        .where('recipients', '=', receiver.recipients)
+        .executeTakeFirst();
+      const lastAt = last?.at ? Date.parse(last.at as string) : Number.NEGATIVE_INFINITY;
+      if (this.options.now() < lastAt + windowMs) {
+        await this.db
+          .updateTable('outbox')
+          .set({ next_attempt_at: this.iso(lastAt + windowMs), updated_at: nowIso })
+          .where('state', '=', 'pending')
+          .where('channel', '=', receiver.channel)
+          .where('recipients', '=', receiver.recipients)
+          .where('next_attempt_at', '<=', nowIso)
+          .execute();
+        continue;
+      }
+      const rows = await this.db
+        .selectFrom('outbox')
+        .selectAll()
+        .where('state', '=', 'pending')
+        .where('channel', '=', receiver.channel)
+        .where('recipients', '=', receiver.recipients)
+        .where('next_attempt_at', '<=', nowIso)
+        .orderBy('created_at')
+        .limit(DIGEST_MAX_MESSAGES)
+        .execute();
+      const claimed = await this.claimAll(rows);
+      if (claimed.length === 1) await this.send(claimed[0]!);
+      else if (claimed.length > 1) await this.sendDigest(claimed);
+      handled += claimed.length;
+    }
+    return handled;
+  }
+
+  /** Claims rows in one transaction (one fsync for a storm's worth of rows). */
+  private async claimAll(rows: OutboxRow[]): Promise<OutboxRow[]> {
+    const open: OutboxRow[] = [];
+    for (const row of rows) {
+      // Rows held by a maintenance window go through the one-by-one claim (suppression check).
+      if (row.held_until !== null) {
+        const c = await this.claim(row);
+        if (c) open.push(c);
+      } else open.push(row);
+    }
+    const now = this.options.now();
+    const nowIso = this.iso(now);
+    const lease = this.iso(now + this.options.policy.leaseSeconds * 1000);
+    return this.db.transaction().execute(async (trx) => {
+      const claimed: OutboxRow[] = [];
+      for (const row of open) {
+        if (row.state === 'sending') {
+          claimed.push(row); // claimed above
+          continue;
+        }
+        const r = await trx
+          .updateTable('outbox')
+          .set({ state: 'sending', lease_until: lease, attempts: row.attempts + 1, updated_at: nowIso })
+          .where('id', '=', row.id)
+          .where('state', '=', 'pending')
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) > 0)
+          claimed.push({ ...row, state: 'sending', lease_until: lease, attempts: row.attempts + 1 });
+      }
+      return claimed;
+    });
+  }
+
+  private async sendDigest(rows: OutboxRow[]): Promise<void> {
+    const first = rows[0]!;
+    const channel = this.options.channels.get(first.channel);
+    const recipients = JSON.parse(first.recipients) as string[];
+    const digest = renderDigest(
+      rows.map((r) => ({
+        subject: r.subject,
+        text: r.text,
+        severity: r.severity,
+        templateParams: r.template_params ? (JSON.parse(r.template_params) as Record<string, string>) : null,
+      })),
+      this.options.policy.groupWindowSeconds,
+    );
+    const result = await this.deliver(channel, first.channel, { to: recipients, ...digest });
+    await this.db.transaction().execute(async (trx) => {
+      for (const row of rows) await this.record(row, result, trx, rows.length);
+    });
   }
 
   /** Marks the row `sending` with a lease, committed before the channel is called. */
@@ -252,38 +366,58 @@ export class Outbox {
   }
 
   private async send(row: OutboxRow): Promise<void> {
-    const channel = this.options.channels.get(row.channel);
-    const recipients = JSON.parse(row.recipients) as string[];
-    let result: DeliveryResult;
+    const result = await this.deliver(this.options.channels.get(row.channel), row.channel, {
+      to: JSON.parse(row.recipients) as string[],
+      subject: row.subject,
+      text: row.text,
+      ...(row.markdown ? { markdown: row.markdown } : {}),
+      ...(row.template_params
+        ? { templateParams: JSON.parse(row.template_params) as Record<string, string> }
+        : {}),
+    });
+    await this.record(row, result);
+  }
+
+  /** Calls the channel; a throw (a channel bug) becomes `'threw'`: whether anything left is unknown. */
+  private async deliver(
+    channel: Channel | undefined,
+    name: string,
+    message: OutboundMessage,
+  ): Promise<DeliveryResult | { threw: string }> {
     if (!channel) {
-      result = {
+      return {
         ok: false,
         retryable: false,
-        error: `通知渠道 ${row.channel} 未配置 / channel "${row.channel}" is not configured`,
+        error: `通知渠道 ${name} 未配置 / channel "${name}" is not configured`,
       };
-    } else {
-      try {
-        result = await channel.send({
-          to: recipients,
-          subject: row.subject,
-          text: row.text,
-          ...(row.markdown ? { markdown: row.markdown } : {}),
-          ...(row.template_params
-            ? { templateParams: JSON.parse(row.template_params) as Record<string, string> }
-            : {}),
-        });
-      } catch (error) {
-        // A throw is a channel bug; whether anything left is unknown, so it is not retried.
-        this.options.log.error({ err: error, outboxId: row.id }, 'notification channel threw');
-        await this.settle(
-          row,
-          { state: 'unknown', last_error: `channel threw: ${(error as Error).message}` },
-          'notification_unknown',
-          `通知（${row.channel}）发送异常，是否送达未知，请人工核对`,
-        );
-        return;
-      }
     }
+    try {
+      return await channel.send(message);
+    } catch (error) {
+      this.options.log.error({ err: error, channel: name }, 'notification channel threw');
+      return { threw: (error as Error).message };
+    }
+  }
+
+  /** Writes a send's outcome for one row; `digestOf` > 1 when it went out inside a digest. */
+  private async record(
+    row: OutboxRow,
+    result: DeliveryResult | { threw: string },
+    trx?: Trx,
+    digestOf = 1,
+  ): Promise<void> {
+    if ('threw' in result) {
+      // Not retried: the provider may have accepted it before the channel failed.
+      await this.settle(
+        row,
+        { state: 'unknown', last_error: `channel threw: ${result.threw}` },
+        'notification_unknown',
+        `通知（${row.channel}）发送异常，是否送达未知，请人工核对`,
+        trx,
+      );
+      return;
+    }
+    const recipients = JSON.parse(row.recipients) as string[];
     const who = recipients.join('、') || '群机器人';
     if (result.ok) {
       this.sentCount++;
@@ -296,7 +430,8 @@ export class Outbox {
           last_error: null,
         },
         'notification_sent',
-        `通知已发送（${row.channel} → ${who}）${result.truncated ? '，内容已按渠道长度限制截短' : ''}`,
+        `通知已发送（${row.channel} → ${who}）${digestOf > 1 ? `，与其他 ${digestOf - 1} 条通知合并为一条汇总` : ''}${result.truncated ? '，内容已按渠道长度限制截短' : ''}`,
+        trx,
       );
       return;
     }
@@ -322,6 +457,7 @@ export class Outbox {
         },
         partial ? 'notification_failed' : null,
         partial ? `通知部分失败（${row.channel}）：${result.error}；将只向 ${remaining.join('、')} 重试` : '',
+        trx,
       );
       return;
     }
@@ -330,6 +466,7 @@ export class Outbox {
       { state: 'failed', recipients: JSON.stringify(remaining), last_error: result.error },
       'notification_failed',
       `通知发送失败（${row.channel} → ${remaining.join('、') || '群机器人'}，第 ${row.attempts} 次，已放弃）：${result.error}`,
+      trx,
     );
   }
 
@@ -338,9 +475,10 @@ export class Outbox {
     patch: Partial<OutboxRow>,
     eventType: string | null,
     message: string,
+    outer?: Trx,
   ): Promise<void> {
     const nowIso = this.iso();
-    await this.db.transaction().execute(async (trx) => {
+    const write = async (trx: Trx) => {
       await trx
         .updateTable('outbox')
         .set({ ...patch, lease_until: null, updated_at: nowIso })
@@ -353,7 +491,9 @@ export class Outbox {
           attempts: row.attempts,
         });
       }
-    });
+    };
+    if (outer) await write(outer);
+    else await this.db.transaction().execute(write);
   }
 
   /** Sends an `unknown` or `failed` message again, on a person's decision. */

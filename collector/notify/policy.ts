@@ -122,6 +122,15 @@ export const NotificationPolicy = Type.Object(
          * @defaultValue []
          */
         resendAfterCrash: Type.Array(Type.String(), { default: [] }),
+        /**
+         * Grouping per receiver (channel instance + recipients): a message goes out at once when
+         * nothing went to that receiver in the last `groupWindowSeconds`; otherwise it waits for
+         * the window to close and all messages due by then leave as one digest (【通知汇总】)
+         * listing the tickets. An alert storm costs a receiver one message per window. 0 = off.
+         * @defaultValue 0
+         * @example 60
+         */
+        groupWindowSeconds: Type.Number({ minimum: 0, maximum: 3600, default: 0 }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -87,3 +87,66 @@ export function renderNotification(
     },
   };
 }
+
+/** One message that waited for a receiver's grouping window, as merged into a digest. */
+export interface DigestItem {
+  subject: string;
+  text: string;
+  severity: string;
+  templateParams: Record<string, string> | null;
+}
+
+/** Items listed one by one in a digest's text and markdown; the rest are counted. */
+export const DIGEST_LISTED_TEXT = 200;
+export const DIGEST_LISTED_MARKDOWN = 20;
+
+/**
+ * The digest that replaces the messages a receiver got within one grouping window: a count per
+ * kind of news in the subject, then each message's subject and link, oldest first.
+ */
+export function renderDigest(
+  items: DigestItem[],
+  windowSeconds: number,
+): Pick<OutboundMessage, 'subject' | 'text' | 'markdown' | 'templateParams'> {
+  const counts = new Map<string, number>();
+  for (const item of items) {
+    const headline = (/^【([^】（]+)/.exec(item.subject)?.[1] ?? '通知').trim();
+    counts.set(headline, (counts.get(headline) ?? 0) + 1);
+  }
+  const breakdown = [...counts].map(([h, n]) => `${h} ${n} 条`).join('，');
+  const severity = items.map((i) => i.severity).sort()[0] ?? 'P3';
+  const link = (text: string) => /^链接：(\S+)$/m.exec(text)?.[1];
+  const more = (listed: number) =>
+    items.length > listed ? [`……另有 ${items.length - listed} 条，请在工单列表中查看`] : [];
+  const text = [
+    `${windowSeconds} 秒内共有 ${items.length} 条工单通知（${breakdown}），合并为一条发送：`,
+    '',
+    ...items.slice(0, DIGEST_LISTED_TEXT).flatMap((item, n) => {
+      const url = link(item.text);
+      return [`${n + 1}. ${item.subject}`, ...(url ? [`   链接：${url}`] : [])];
+    }),
+    ...more(DIGEST_LISTED_TEXT),
+  ];
+  const markdown = [
+    `### 通知汇总：${items.length} 条（${breakdown}）`,
+    ...items.slice(0, DIGEST_LISTED_MARKDOWN).map((item) => {
+      const url = link(item.text);
+      return url ? `- [${item.subject}](${url})` : `- ${item.subject}`;
+    }),
+    ...more(DIGEST_LISTED_MARKDOWN).map((l) => `- ${l}`),
+  ];
+  const first = items[0]?.templateParams;
+  return {
+    subject: `【通知汇总】${items.length} 条工单通知（${breakdown}）`,
+    text: text.join('\n'),
+    markdown: markdown.join('\n'),
+    templateParams: {
+      event: '通知汇总',
+      number: `${first?.number ?? '-'} 等 ${items.length} 条`,
+      severity,
+      host: first?.host ?? '-',
+      summary: `${items.length} 条工单通知（${breakdown}）`,
+      deadline: '-',
+    },
+  };
+}
