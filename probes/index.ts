@@ -6,6 +6,11 @@ import { dnsResolution } from './endpoint/dns.js';
 import { httpEndpoint } from './endpoint/http.js';
 import { tcpConnect } from './endpoint/tcp.js';
 import { tlsCertificate } from './endpoint/tls.js';
+import { brokenLinks } from './portal/broken-links.js';
+import { columnFreshness } from './portal/column-freshness.js';
+import { homepageUpdate } from './portal/homepage-update.js';
+import { securityHeaders } from './portal/security-headers.js';
+import { tampering } from './portal/tampering.js';
 import { duplicateUid, emptyPassword, uidZero } from './security/accounts.js';
 import { auditd, logRetention } from './security/audit.js';
 import { loginLockout, shellTimeout } from './security/login.js';
@@ -48,4 +53,16 @@ export const endpointProbes: Record<string, AnyProbe> = {
   [dnsResolution.id]: dnsResolution,
 };
 
-export const probes: Record<string, AnyProbe> = { ...hostProbes, ...endpointProbes };
+/** Probes of the public portal (DOMAIN.md §7), run from the centre. */
+export const portalProbes: Record<string, AnyProbe> = {
+  [columnFreshness.id]: columnFreshness,
+  [homepageUpdate.id]: homepageUpdate,
+  [tampering.id]: tampering,
+  [securityHeaders.id]: securityHeaders,
+  [brokenLinks.id]: brokenLinks,
+};
+
+/** Everything the collector runs against a target from the centre. */
+export const targetProbes: Record<string, AnyProbe> = { ...endpointProbes, ...portalProbes };
+
+export const probes: Record<string, AnyProbe> = { ...hostProbes, ...targetProbes };

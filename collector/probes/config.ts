@@ -15,7 +15,7 @@
  * ```
  */
 import { type TSchema, Type } from '@sinclair/typebox';
-import { endpointProbes } from '../../probes/index.js';
+import { targetProbes } from '../../probes/index.js';
 
 export interface EndpointTargetConfig {
   probe: string;
@@ -33,7 +33,7 @@ export interface CollectorProbesConfig {
   targets: EndpointTargetConfig[];
 }
 
-const PROBE_IDS = Object.keys(endpointProbes);
+const PROBE_IDS = Object.keys(targetProbes);
 
 /**
  * One target: `probe` picks the probe, and an if/then per probe checks `options` against that
@@ -48,7 +48,7 @@ const TargetSchema: TSchema = Type.Object(
   },
   {
     additionalProperties: false,
-    allOf: Object.entries(endpointProbes).map(([id, probe]) => ({
+    allOf: Object.entries(targetProbes).map(([id, probe]) => ({
       if: { properties: { probe: { const: id } }, required: ['probe'] },
       then: { properties: { options: { ...probe.options, additionalProperties: false } } },
     })),

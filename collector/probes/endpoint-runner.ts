@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { LocalHost } from '../../probes/hosts/local-host.js';
-import { endpointProbes } from '../../probes/index.js';
+import { targetProbes } from '../../probes/index.js';
 import { type ProbeResult, runProbe } from '../../probes/types.js';
 import type { CollectorProbesConfig, EndpointTargetConfig } from './config.js';
 import type { CollectorSource } from './source.js';
@@ -57,7 +57,7 @@ export class EndpointProbeRunner {
 
   async run(target: EndpointTargetConfig): Promise<void> {
     if (this.running.has(target)) return;
-    const probe = endpointProbes[target.probe];
+    const probe = targetProbes[target.probe];
     if (!probe) return;
     this.running.add(target);
     const name = targetName(target);

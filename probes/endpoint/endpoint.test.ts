@@ -144,7 +144,7 @@ describe('endpoint.tls', () => {
   it('without SNI the default certificate is served: reported as a name mismatch, not expiry', async () => {
     const r = await run(tlsCertificate, { target: `127.0.0.1:${port}`, ca: root.pem });
     expect(r).toMatchObject({ status: 'CRIT', details: { reason: 'hostname_mismatch', serverName: null } });
-    expect((r.details?.leaf as { subject: string }).subject).toContain('default.test');
+    expect((r.details!.leaf as { subject: string }).subject).toContain('default.test');
   });
 
   it('an extra expired cross-signed certificate the verified chain does not use raises no alarm', async () => {
