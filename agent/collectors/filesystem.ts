@@ -408,10 +408,11 @@ export function createFilesystemCollector(
         const outcome = outcomes.get(m.mountPoint);
         if (!outcome) continue;
         const mountpoint = stripRootfs(ctx.rootfs, m.mountPoint);
-        const labels: Record<string, string> = { device: m.device, mountpoint, fstype: m.fsType };
+        // Labels in name order, as node_exporter writes them (the exposition keeps the given order).
+        const labels: Record<string, string> = { device: m.device, fstype: m.fsType, mountpoint };
         if (!outcome.ok) {
           // As node_exporter: the reason goes into a device_error label of the failing series.
-          const failed = { ...labels, device_error: outcome.error };
+          const failed = { device: m.device, device_error: outcome.error, fstype: m.fsType, mountpoint };
           deviceError.set(failed, 1);
           readonly.set(failed, m.readOnly ? 1 : 0);
           continue;

@@ -142,10 +142,10 @@ export const netclass: CollectorDescriptor<NetclassOptions> = {
           up.set({ device: d.device }, d.operstate === 'up' ? 1 : 0);
           info.set(
             {
-              device: d.device,
               address: d.address,
               adminstate: d.adminstate,
               broadcast: d.broadcast,
+              device: d.device,
               duplex: d.duplex,
               ifalias: d.ifalias,
               operstate: d.operstate,
