@@ -31,18 +31,24 @@ COLLECTOR_URL=http://127.0.0.1:9470
 healthy() { node -e "fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" "$1"; }
 
 pids=()
-cleanup() {
-  trap - INT TERM EXIT
-  say "正在停止 / stopping…"
+stop_all() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap cleanup INT TERM EXIT
+on_signal() {
+  trap - INT TERM EXIT
+  say "正在停止 / stopping…"
+  stop_all
+  exit 130
+}
+trap on_signal INT TERM
+trap stop_all EXIT
 
 # The agent's token: enrolled once, kept in data/ with mode 0600. A lost token file means a
 # new token for the same name.
 if [ ! -s "$DATA/agent.token" ]; then
-  "${CLI[@]}" agent enroll "$AGENT_NAME" --rotate --token-file "$DATA/agent.token" >/dev/null
+  "${CLI[@]}" agent enroll "$AGENT_NAME" --rotate --token-file "$DATA/agent.token" >/dev/null 2>&1 \
+    || { say "本机探针登记失败 / enrolling the agent failed"; "${CLI[@]}" agent enroll "$AGENT_NAME" --rotate --token-file "$DATA/agent.token"; exit 1; }
 fi
 # Alertmanager authenticates to the collector's webhook with this token.
 if [ ! -s "$DATA/alertmanager-webhook.token" ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Debian packages and npm dependencies) and runs every test:
-# type check, lint, unit tests, and end-to-end tests against real daemons.
-set -euo pipefail
+# type check, lint, unit tests, and end-to-end tests against real daemons. Every step runs even
+# when an earlier one failed, so one broken area does not hide the state of the others.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter prometheus-postgres-exporter postgresql openssh-server)
@@ -11,15 +12,26 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "[test] installing Debian packages: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get -o DPkg::Lock::Timeout=300 update -qq || exit 1
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || exit 1
 fi
 
 echo "[test] npm ci"
-npm ci --no-audit --no-fund --loglevel=error
-echo "[test] type check"
-npm run --silent typecheck
-echo "[test] lint"
-npx biome ci --reporter=summary .
-echo "[test] vitest"
-npx vitest run
+npm ci --no-audit --no-fund --loglevel=error || exit 1
+
+failed=()
+step() {
+  local name=$1
+  shift
+  echo "[test] $name"
+  "$@" || failed+=("$name")
+}
+step "type check" npm run --silent typecheck
+step "lint" npx biome ci --reporter=summary .
+step "vitest" npx vitest run
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "[test] FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "[test] all steps passed"
