@@ -261,20 +261,25 @@ export class Outbox {
           .execute();
         continue;
       }
-      const rows = await this.db
-        .selectFrom('outbox')
-        .selectAll()
-        .where('state', '=', 'pending')
-        .where('channel', '=', receiver.channel)
-        .where('recipients', '=', receiver.recipients)
-        .where('next_attempt_at', '<=', nowIso)
-        .orderBy('created_at')
-        .limit(DIGEST_MAX_MESSAGES)
-        .execute();
-      const claimed = await this.claimAll(rows);
-      if (claimed.length === 1) await this.send(claimed[0]!);
-      else if (claimed.length > 1) await this.sendDigest(claimed);
-      handled += claimed.length;
+      // The window is open: everything due leaves now, in digests of DIGEST_MAX_MESSAGES.
+      for (;;) {
+        const rows = await this.db
+          .selectFrom('outbox')
+          .selectAll()
+          .where('state', '=', 'pending')
+          .where('channel', '=', receiver.channel)
+          .where('recipients', '=', receiver.recipients)
+          .where('next_attempt_at', '<=', nowIso)
+          .orderBy('created_at')
+          .limit(DIGEST_MAX_MESSAGES)
+          .execute();
+        if (rows.length === 0) break;
+        const claimed = await this.claimAll(rows);
+        if (claimed.length === 1) await this.send(claimed[0]!);
+        else if (claimed.length > 1) await this.sendDigest(claimed);
+        handled += claimed.length;
+        if (rows.length < DIGEST_MAX_MESSAGES) break;
+      }
     }
     return handled;
   }
