@@ -218,7 +218,7 @@ export async function startAgent(
     server.once('close', stopRefresh);
   }
   log.info(
-    { url: `${url}/metrics`, collector: config.push.url || '(none)', name: config.agent.name },
+    { url: `${url}/metrics`, collector: config.push.url || '(none)', agent: config.agent.name },
     'agent started',
   );
 

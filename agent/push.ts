@@ -41,6 +41,7 @@ export class Pusher {
   lastSuccessAt: number | undefined;
   lastDurationSeconds = 0;
   lastError: string | undefined;
+  private lastResult: PushResult | undefined;
 
   constructor(private readonly options: PushOptions) {}
 
@@ -113,7 +114,13 @@ export class Pusher {
         (error as Error).cause instanceof Error
           ? ((error as Error).cause as Error).message
           : (error as Error).message;
-      this.options.log.warn({ url: this.options.url, error: message }, 'collector unreachable');
+      // Said once per outage, not at every retry; the count is in creditops_agent_pushes_total.
+      if (this.lastResult !== 'unreachable') {
+        this.options.log.warn(
+          { url: this.options.url, error: message },
+          'collector unreachable; check results wait in the outbox',
+        );
+      }
       return this.done('unreachable', started, message);
     }
     const text = await response.text();
@@ -146,6 +153,13 @@ export class Pusher {
   }
 
   private done(result: PushResult, started: number, error: string | undefined): PushResult {
+    if (result === 'ok' && this.lastResult !== undefined && this.lastResult !== 'ok') {
+      this.options.log.info(
+        { url: this.options.url, pending: this.options.outbox.size },
+        'collector reachable again',
+      );
+    }
+    this.lastResult = result;
     this.counts[result]++;
     this.lastDurationSeconds = (performance.now() - started) / 1000;
     this.lastError = error;
