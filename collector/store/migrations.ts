@@ -234,6 +234,53 @@ export const migrations: Record<string, Migration> = {
         await db.schema.dropTable(table).execute();
     },
   },
+  '0003_account_baselines_and_inspection_reports': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('account_baselines')
+        .addColumn('host', 'varchar(200)', (c) => c.notNull())
+        .addColumn('account', 'varchar(200)', (c) => c.notNull())
+        .addColumn('snapshot', 'text', (c) => c.notNull())
+        .addColumn('approved_by', 'varchar(200)', (c) => c.notNull())
+        .addColumn('approved_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('note', 'text')
+        .addPrimaryKeyConstraint('account_baselines_pk', ['host', 'account'])
+        .execute();
+      await db.schema
+        .createTable('account_approvals')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('host', 'varchar(200)', (c) => c.notNull())
+        .addColumn('account', 'varchar(200)', (c) => c.notNull())
+        .addColumn('change', 'varchar(16)', (c) => c.notNull())
+        .addColumn('snapshot', 'text')
+        .addColumn('approved_by', 'varchar(200)', (c) => c.notNull())
+        .addColumn('approved_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('note', 'text')
+        .execute();
+      await db.schema
+        .createIndex('account_approvals_host')
+        .on('account_approvals')
+        .columns(['host', 'approved_at'])
+        .execute();
+      await db.schema
+        .createTable('inspection_reports')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('host', 'varchar(200)', (c) => c.notNull())
+        .addColumn('day', 'varchar(10)', (c) => c.notNull())
+        .addColumn('trigger', 'varchar(16)', (c) => c.notNull())
+        .addColumn('started_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('finished_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('summary', 'text', (c) => c.notNull())
+        .addColumn('checks', 'text', (c) => c.notNull())
+        .addUniqueConstraint('inspection_reports_host_day', ['host', 'day'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const table of ['inspection_reports', 'account_approvals', 'account_baselines'])
+        await db.schema.dropTable(table).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
