@@ -45,11 +45,11 @@ export interface InspectionReportsTable {
   checks: string;
 }
 
-export interface ProbeTables {
+export type ProbeTables = {
   account_baselines: AccountBaselinesTable;
   account_approvals: AccountApprovalsTable;
   inspection_reports: InspectionReportsTable;
-}
+};
 
 export type ProbeDatabase = Database & ProbeTables;
 
