@@ -591,6 +591,10 @@ export class CreditDataCollector implements Collector {
       'creditops_data_quality_pilot_code_records',
       'Records whose USCC fails its check but is on the pilot allowlist (warning).',
     );
+    const undetermined = reg.gauge(
+      'creditops_data_publicity_undetermined_records',
+      'Records whose 双公示 lag spans a year without holiday data (期限待定): not judged.',
+    );
     const late: string[] = [];
     const poor: string[] = [];
     let totalOverdue = 0;
@@ -616,6 +620,7 @@ export class CreditDataCollector implements Collector {
       valid.set(labels, validRatio);
       complete.set(labels, completeRatio);
       pilot.set(labels, f.pilot);
+      undetermined.set(labels, f.undetermined);
       for (const reason of INVALID_REASONS) invalid.set({ ...labels, reason }, f.invalid[reason]);
     }
     ctx.report({

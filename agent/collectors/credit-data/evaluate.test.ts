@@ -134,3 +134,24 @@ describe('cardinality cap', () => {
     expect(verdicts[0]!.details).toEqual({ silent: ['D1', 'D2', 'D3', 'D4'] });
   });
 });
+
+describe('a year without holiday data', () => {
+  it('leaves the 双公示 lag undetermined instead of judging it Monday to Friday', () => {
+    const f = evaluateRecords(
+      [
+        {
+          department: 'D01',
+          party_kind: 'legal',
+          party_code: '91110000600037341L',
+          decision_no: 'B-1',
+          decision_date: '2027-01-04',
+          published_at: null,
+        },
+      ],
+      { ...rules, mandatoryColumns: [], today: '2027-02-20' },
+    ).get('D01')!;
+    expect(f.undetermined).toBe(1);
+    expect(f.overdue).toBe(0);
+    expect(f.timelyBase).toBe(0);
+  });
+});

@@ -26,6 +26,8 @@ export interface RecordFigures {
   maxLagWorkingDays: number;
   /** Up to 5 overdue decision numbers, for the verdict's details. */
   overdueSamples: string[];
+  /** Records whose lag spans a year the calendar has no holiday data for: not judged. */
+  undetermined: number;
 }
 
 export function emptyFigures(): RecordFigures {
@@ -41,6 +43,7 @@ export function emptyFigures(): RecordFigures {
     overdue: 0,
     maxLagWorkingDays: 0,
     overdueSamples: [],
+    undetermined: 0,
   };
 }
 
@@ -128,14 +131,14 @@ const LEGAL = new Set(['legal', '法人', '法人及非法人组织', '1']);
 export function evaluateRecords(rows: readonly Row[], rules: RecordRules): Map<string, RecordFigures> {
   const byDept = new Map<string, RecordFigures>();
   const seen = new Set<string>();
-  const lagCache = new Map<string, number>();
-  const lag = (a: string, b: string): number => {
+  const lagCache = new Map<string, number | undefined>();
+  /** Working days from a to b, or undefined when the calendar lacks a year in between (期限待定). */
+  const lag = (a: string, b: string): number | undefined => {
     const key = `${a}|${b}`;
-    let v = lagCache.get(key);
-    if (v === undefined) {
-      v = rules.calendar.workingDaysBetween(a, b).days;
-      lagCache.set(key, v);
-    }
+    if (lagCache.has(key)) return lagCache.get(key);
+    const count = rules.calendar.workingDaysBetween(a, b);
+    const v = count.unknownYears.length > 0 ? undefined : count.days;
+    lagCache.set(key, v);
     return v;
   };
   const m = rules.mandatoryColumns.length;
@@ -188,12 +191,15 @@ export function evaluateRecords(rows: readonly Row[], rules: RecordRules): Map<s
 
     if (decided === undefined || decided > rules.today) continue;
     const published = civilDateOf(row.published_at, rules.calendar, true);
-    if (published !== undefined) {
+    const days = lag(decided, published ?? rules.today);
+    if (days === undefined) {
+      // A year without holiday data: no breach is judged on a provisional count (DOMAIN.md §2).
+      f.undetermined++;
+    } else if (published !== undefined) {
       f.timelyBase++;
-      const days = lag(decided, published);
       if (days <= rules.publicationWorkingDays) f.onTime++;
       if (days > f.maxLagWorkingDays) f.maxLagWorkingDays = days;
-    } else if (lag(decided, rules.today) > rules.publicationWorkingDays) {
+    } else if (days > rules.publicationWorkingDays) {
       f.timelyBase++;
       f.overdue++;
       if (f.overdueSamples.length < 5 && !isEmpty(row.decision_no))
