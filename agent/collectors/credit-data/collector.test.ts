@@ -5,6 +5,8 @@
  * not by the SQL under test).
  */
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Value } from '@sinclair/typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -260,6 +262,84 @@ describe('credit-data on the generated month', () => {
 
   it('has Chinese summaries', () => {
     for (const v of result.verdicts) expect(v.summary).toMatch(/\p{Script=Han}/u);
+  });
+});
+
+describe('the portal search page', () => {
+  const withdrawnSql = `
+    SELECT r.decision_no, r.department_code AS department, 'repaired' AS reason, c.approved_at AS at
+    FROM credit_repair c JOIN penalty_record r ON r.id = c.record_id
+    WHERE c.dataset = 'penalty' AND c.approved_at >= :now::timestamptz - interval '30 days'
+    UNION ALL
+    SELECT decision_no, department_code, 'expired', publicity_end::timestamptz
+    FROM penalty_record
+    WHERE publicity_end < :today::date AND publicity_end >= :today::date - 30
+    ORDER BY at DESC`; // as commented in examples/credit-db/creditops-agent.yaml
+  let portal: Server;
+  let portalUrl: string;
+  let shown: string[] = [];
+  let requests: string[] = [];
+  let status = 200;
+  beforeAll(async () => {
+    portal = createServer((req, res) => {
+      const keyword = new URL(req.url!, 'http://x').searchParams.get('keyword') ?? '';
+      requests.push(keyword);
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(
+        `<html><body>${shown.includes(keyword) ? `<td>${keyword}</td>` : '<p>没有找到相关记录</p>'}</body></html>`,
+      );
+    });
+    await new Promise<void>((r) => portal.listen(0, '127.0.0.1', () => r()));
+    portalUrl = `http://127.0.0.1:${(portal.address() as AddressInfo).port}/xzcf/search?keyword={decisionNo}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => portal.close(r));
+  });
+
+  async function run(): Promise<RunResult> {
+    const base = exampleOptions();
+    const penalty = { ...base.datasets.find((d) => d.name === 'penalty')!, withdrawn: withdrawnSql };
+    const options: CreditDataOptions = {
+      ...base,
+      datasets: [penalty],
+      portalSearch: { urlTemplate: portalUrl, timeoutSeconds: 2, maxLookups: 20 },
+    };
+    const { log } = capturedLog();
+    const collector = new CreditDataCollector(options, log);
+    try {
+      return await collectOnce(collector, log, { now: () => Date.parse(truth.now) });
+    } finally {
+      await collector.close();
+    }
+  }
+
+  it('is CRIT for a repaired record the search page still finds, naming its decision number', async () => {
+    const repaired = await server.query<{ decision_no: string }>(
+      'SELECT decision_no FROM credit_repair ORDER BY id',
+      [],
+      'credit',
+    );
+    expect(repaired).toHaveLength(6);
+    // One of the properly withdrawn ones is still indexed by the portal.
+    shown = [repaired[0]!.decision_no];
+    requests = [];
+    status = 200;
+    const result = await run();
+    expect(requests.sort()).toEqual(repaired.map((r) => r.decision_no).sort());
+    const v = verdict(result, 'data.repair.portal', 'penalty');
+    expect(v.status).toBe('CRIT');
+    expect(v.summary).toContain(repaired[0]!.decision_no);
+    expect(sample(result, 'creditops_data_repair_portal_found_records', { dataset: 'penalty' })).toBe(1);
+  });
+
+  it('is OK when nothing is found, UNKNOWN when the page cannot be read', async () => {
+    shown = [];
+    status = 200;
+    expect(verdict(await run(), 'data.repair.portal', 'penalty').status).toBe('OK');
+    status = 503;
+    const down = verdict(await run(), 'data.repair.portal', 'penalty');
+    expect(down.status).toBe('UNKNOWN');
+    expect(down.summary).toContain('HTTP 503');
   });
 });
 

@@ -29,8 +29,16 @@ import {
   type Row,
 } from './evaluate.js';
 import { type CreditDataOptions, CreditDataOptionsSchema, type DatasetOptions } from './options.js';
+import { type Fetch, searchPortal } from './portal-search.js';
 
-export const QUERY_KINDS = ['freshness', 'records', 'reconciliation', 'backlog', 'stillPublic'] as const;
+export const QUERY_KINDS = [
+  'freshness',
+  'records',
+  'reconciliation',
+  'backlog',
+  'stillPublic',
+  'withdrawn',
+] as const;
 export type QueryKind = (typeof QUERY_KINDS)[number];
 
 const PARAM_RE = /(?<!:):(now|today_start|today|month_start|month_end|month|lookback_start)\b/g;
@@ -172,6 +180,7 @@ export class CreditDataCollector implements Collector {
     private readonly options: CreditDataOptions,
     log: Logger,
     env: NodeJS.ProcessEnv = process.env,
+    private readonly fetchImpl: Fetch = fetch,
   ) {
     this.calendar = new WorkingDayCalendar({
       timeZone: options.timeZone,
@@ -267,6 +276,66 @@ export class CreditDataCollector implements Collector {
     const clock = clockAt(ctx.now(), this.calendar, this.options.reconciliationLookbackDays);
     const { departments, outcomes } = await this.query(clock);
     this.write(ctx, clock, departments, outcomes);
+    await this.searchPortal(ctx, outcomes);
+  }
+
+  /** data.repair.portal: withdrawn records still found by the portal's search page. */
+  async searchPortal(
+    ctx: Pick<CollectContext, 'registry' | 'report'>,
+    outcomes: DatasetOutcome[],
+  ): Promise<void> {
+    const portal = this.options.portalSearch;
+    if (!portal) return;
+    for (const outcome of outcomes) {
+      const ds = outcome.dataset;
+      if (!ds.withdrawn) continue;
+      const q = outcome.queries.withdrawn;
+      if (!q?.rows) {
+        const error = outcome.error ?? q?.error ?? 'no result';
+        ctx.report({
+          check: 'data.repair.portal',
+          target: ds.name,
+          status: 'UNKNOWN',
+          summary: `${ds.title}：withdrawn 查询未完成，无法到门户网站核查（${error}）`,
+          details: { error },
+        });
+        continue;
+      }
+      const items = q.rows.map((r) => ({
+        decisionNo: String(r.decision_no ?? ''),
+        department: String(r.department ?? ''),
+        reason: String(r.reason ?? ''),
+      }));
+      const result = await searchPortal(items, portal, this.fetchImpl);
+      ctx.registry
+        .gauge(
+          'creditops_data_repair_portal_found_records',
+          'Withdrawn (repaired or expired) records the portal search page still shows (must be 0).',
+        )
+        .set({ dataset: ds.name }, result.found.length);
+      ctx.registry
+        .gauge('creditops_data_repair_portal_lookup_errors', 'Portal search look-ups that failed this cycle.')
+        .set({ dataset: ds.name }, result.errors.length);
+      const found = result.found.map((f) => f.decisionNo);
+      let status: CheckStatus = 'OK';
+      let summary = `${ds.title}：门户网站搜索核查 ${result.checked} 条已撤下记录，均已查不到`;
+      if (found.length > 0) {
+        status = 'CRIT';
+        summary = `${ds.title}：${found.length} 条已信用修复或期满的记录仍能在门户网站搜索到：${listNames(found)}，须立即撤下`;
+      } else if (result.checked > 0 && result.errors.length === result.checked) {
+        status = 'UNKNOWN';
+        summary = `${ds.title}：门户网站搜索页无法访问，无法核查（${result.errors[0]!.error}）`;
+      } else if (result.errors.length > 0) {
+        summary += `（${result.errors.length} 次查询失败）`;
+      }
+      ctx.report({
+        check: 'data.repair.portal',
+        target: ds.name,
+        status,
+        summary,
+        details: { checked: result.checked, found: result.found, errors: result.errors.slice(0, 10) },
+      });
+    }
   }
 
   /** Turns query outcomes into metrics and verdicts (exported for tests and the bench). */

@@ -34,6 +34,9 @@ export const DatasetSchema = Type.Object(
     stillPublic: Sql(
       'Rows (decision_no, department, reason) of repaired or expired records still in the publicity table; reason: repaired | expired.',
     ),
+    withdrawn: Sql(
+      'Rows (decision_no, department, reason) of records withdrawn from publicity recently (repaired or expired), most recent first, to look up on the portal search page (portalSearch).',
+    ),
   },
   { additionalProperties: false },
 );
@@ -87,6 +90,23 @@ export const CreditDataOptionsSchema = Type.Object({
   }),
   reconciliationLookbackDays: Type.Integer({ minimum: 1, maximum: 62, default: 7 }),
   backlogMaxAgeDays: Type.Number({ exclusiveMinimum: 0, default: 30 }),
+  portalSearch: Type.Optional(
+    Type.Object(
+      {
+        urlTemplate: Type.String({
+          pattern: '^https?://.*\\{decisionNo\\}',
+          description: 'The portal search URL; {decisionNo} is replaced by the URL-encoded decision number.',
+        }),
+        timeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 10 }),
+        maxLookups: Type.Integer({ minimum: 1, maximum: 500, default: 20 }),
+      },
+      {
+        additionalProperties: false,
+        description:
+          'Look withdrawn records up on the portal search page too (datasets with a withdrawn query).',
+      },
+    ),
+  ),
   datasets: Type.Array(DatasetSchema, { default: [] }),
 });
 
