@@ -11,6 +11,7 @@ import { FleetMetrics } from './exposition/fleet-metrics.js';
 import { CollectorMetrics } from './exposition/self-metrics.js';
 import { collectorState } from './plugins/collector-state.js';
 import { type ProbingOptions, probingPlugin } from './probes/plugin.js';
+import accountRoutes from './routes/accounts.js';
 import alertmanagerRoutes from './routes/alertmanager.js';
 import circularRoutes from './routes/circular.js';
 import { sendError } from './routes/errors.js';
@@ -82,6 +83,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   app.register(homeRoutes);
   app.register(alertmanagerRoutes);
   app.register(ticketRoutes);
+  app.register(accountRoutes);
   app.register(maintenanceRoutes);
   app.register(ticketPages);
   app.register(circularRoutes);

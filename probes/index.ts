@@ -2,6 +2,8 @@
  * Every probe, by id. This map is the only list: configuration validation, the agent and the
  * collector derive the allowed probe ids and their options from it.
  */
+
+import { accountInventory } from './accounts/inventory.js';
 import { dnsResolution } from './endpoint/dns.js';
 import { httpEndpoint } from './endpoint/http.js';
 import { tcpConnect } from './endpoint/tcp.js';
@@ -43,7 +45,10 @@ export const securityProbes: Record<string, AnyProbe> = {
 };
 
 /** Probes that look at a Host: the agent runs these locally, the collector over SSH. */
-export const hostProbes: Record<string, AnyProbe> = { ...securityProbes };
+export const hostProbes: Record<string, AnyProbe> = {
+  ...securityProbes,
+  [accountInventory.id]: accountInventory,
+};
 
 /** Probes of a target (URL, host:port, name) that the collector runs from the centre. */
 export const endpointProbes: Record<string, AnyProbe> = {

@@ -50,6 +50,7 @@ const TargetSchema: TSchema = Type.Object(
     additionalProperties: false,
     allOf: Object.entries(targetProbes).map(([id, probe]) => ({
       if: { properties: { probe: { const: id } }, required: ['probe'] },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
       then: { properties: { options: { ...probe.options, additionalProperties: false } } },
     })),
   },

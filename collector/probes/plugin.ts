@@ -3,6 +3,7 @@
  * endpoint probe runner, started when the app is ready and stopped when it closes.
  */
 import type { Logger } from 'pino';
+import { sweepAccountDrift } from '../accounts/sweep.js';
 import { COLLECTOR_STATE_PLUGIN } from '../plugins/collector-state.js';
 import { sharedPlugin } from '../plugins/shared-plugin.js';
 import { EndpointProbeRunner } from './endpoint-runner.js';
@@ -37,9 +38,22 @@ export const probingPlugin = sharedPlugin<ProbingOptions>(
     });
     const endpoints = new EndpointProbeRunner(probes, source, app.log as unknown as Logger, now);
     app.decorate('probing', { source, endpoints });
-    if (options.schedule !== false && probes.targets.length > 0) {
-      app.addHook('onReady', async () => endpoints.start());
-      app.addHook('onClose', async () => endpoints.stop());
+    if (options.schedule !== false) {
+      let sweep: NodeJS.Timeout | undefined;
+      app.addHook('onReady', async () => {
+        if (probes.targets.length > 0) endpoints.start();
+        // Account drift is evaluated on the probes' interval, and right after each approval.
+        sweep = setInterval(() => {
+          sweepAccountDrift(store, source, probes.source).catch((err: Error) =>
+            app.log.error({ err }, 'account drift sweep failed'),
+          );
+        }, probes.intervalSeconds * 1000);
+        sweep.unref();
+      });
+      app.addHook('onClose', async () => {
+        endpoints.stop();
+        clearInterval(sweep);
+      });
     }
   },
 );

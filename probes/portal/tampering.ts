@@ -30,7 +30,7 @@ const SUSPICIOUS_INLINE =
   /\beval\s*\(|document\.write\s*\(|String\.fromCharCode|unescape\s*\(|atob\s*\(|\\x[0-9a-f]{2}\\x/i;
 
 function isHidden(element: HTMLElement): boolean {
-  for (let e: HTMLElement | null = element; e && e.tagName; e = e.parentNode) {
+  for (let e: HTMLElement | null = element; e?.tagName; e = e.parentNode) {
     if (HIDDEN_STYLE.test(e.getAttribute('style') ?? '') || e.hasAttribute('hidden')) return true;
   }
   return false;
