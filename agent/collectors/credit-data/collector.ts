@@ -12,6 +12,7 @@
  * now, today (YYYY-MM-DD), today_start, month (YYYY-MM), month_start, month_end, lookback_start
  * (YYYY-MM-DD). All are computed from the agent's clock in the configured time zone.
  */
+import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
 import { type CalendarOverrides, WorkingDayCalendar } from '../../../lib/calendar/index.js';
 import type { MetricRegistry } from '../../../lib/metrics.js';
@@ -755,5 +756,10 @@ export const creditData: CollectorDescriptor<CreditDataOptions> = {
   defaultIntervalSeconds: 300,
   defaultTimeoutSeconds: 240,
   options: CreditDataOptionsSchema,
-  create: (options, deps) => new CreditDataCollector(options, deps.log),
+  // Defaults again here: the daemon passes {} for a section the configuration left out.
+  create: (options, deps) =>
+    new CreditDataCollector(
+      Value.Default(CreditDataOptionsSchema, structuredClone(options)) as CreditDataOptions,
+      deps.log,
+    ),
 };

@@ -155,3 +155,14 @@ describe('a year without holiday data', () => {
     expect(f.timelyBase).toBe(0);
   });
 });
+
+describe('descriptor', () => {
+  it('creates an idle collector from an empty section', async () => {
+    const { creditData } = await import('./collector.js');
+    const collector = creditData.create({} as never, { log: undefined as never });
+    const registry = new MetricRegistry();
+    await collector.collect({ registry, report: () => undefined, now: Date.now } as never);
+    expect(registry.collect()).toEqual([]);
+    await collector.close?.();
+  });
+});
