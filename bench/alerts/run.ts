@@ -14,7 +14,7 @@
  *     become tickets, and the receiver must get digests (outbox.groupWindowSeconds), not 5,000
  *     mails.
  *
- *   npm run bench:alerts -- [--rounds 3] [--storm 5000] [--window 10]
+ *   npm run bench:alerts -- [--rounds 3] [--storm 5000] [--window 10] [--sweep 10]
  *
  * Writes bench/results/alerts.json.
  */
@@ -40,11 +40,14 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     storm: { type: 'string', default: '5000' },
     window: { type: 'string', default: '10' },
+    sweep: { type: 'string', default: '10' },
   },
 });
 const ROUNDS = Number(values.rounds);
 const STORM = Number(values.storm);
 const WINDOW_S = Number(values.window);
+/** collector.ticketSweepSeconds (deadline sweep, escalation, outbox retries); 10 is the default. */
+const SWEEP_S = Number(values.sweep);
 const FOR_S = 1;
 const GROUP_WAIT_S = 1;
 const INTERVAL_S = 1;
@@ -61,6 +64,8 @@ try {
   const collector = await collectorSetup(
     dir.path,
     mailPolicy(smtp, 'implicit-tls', `{ groupWindowSeconds: ${WINDOW_S} }`),
+    [],
+    SWEEP_S,
   );
   const token = enrollAgent(collector.configFile, HOST, join(dir.path, 'agent.token'));
   daemons.push(collector.start());
@@ -240,7 +245,7 @@ try {
   const overheads = rounds.map((r) => r.overheadMs!).sort((a, b) => a - b);
   const result = {
     bench: 'alerts',
-    command: `npm run bench:alerts -- --rounds ${ROUNDS} --storm ${STORM} --window ${WINDOW_S}`,
+    command: `npm run bench:alerts -- --rounds ${ROUNDS} --storm ${STORM} --window ${WINDOW_S} --sweep ${SWEEP_S}`,
     at: new Date().toISOString(),
     configuration: {
       scrapeIntervalSeconds: INTERVAL_S,
@@ -248,6 +253,7 @@ try {
       forSeconds: FOR_S,
       groupWaitSeconds: GROUP_WAIT_S,
       groupWindowSeconds: WINDOW_S,
+      ticketSweepSeconds: SWEEP_S,
       smtp: 'implicit TLS, smtp-server on loopback',
     },
     latency: {

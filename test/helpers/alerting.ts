@@ -148,6 +148,7 @@ export async function collectorSetup(
   dir: string,
   notificationPolicy: string,
   extra: string[] = [],
+  ticketSweepSeconds = 1,
 ): Promise<CollectorSetup> {
   const port = await freePort();
   const policyFile = join(dir, 'notification-policy.yaml');
@@ -167,7 +168,7 @@ export async function collectorSetup(
       `  alertmanagerTokenFile: ${webhookTokenFile}`,
       `  notificationPolicyFile: ${policyFile}`,
       '  publicUrl: https://ops.credit.example.gov.cn',
-      '  ticketSweepSeconds: 1',
+      `  ticketSweepSeconds: ${ticketSweepSeconds}`,
       ...extra.map((l) => `  ${l}`),
       '',
     ].join('\n'),
