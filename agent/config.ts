@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { type TObject, type TProperties, Type } from '@sinclair/typebox';
-import { loadConfigFile, parseConfig } from '../lib/config-file.js';
+import { loadConfigFile, parseConfig, type Refinement, StringEnum } from '../lib/config-file.js';
 import { LOG_LEVELS } from '../lib/log.js';
 import { collectors } from './collectors/index.js';
 import type { CollectorDescriptor } from './collectors/types.js';
@@ -33,21 +33,23 @@ export const AgentConfig = Type.Object(
     agent: Type.Object(
       {
         /** The host name the collector labels this agent's metrics with. @defaultValue the machine's host name */
-        name: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\s]+$', default: hostname() }),
+        name: Type.String({
+          pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$',
+          default: hostname(),
+          description: 'letters, digits, ".", "_" and "-", starting with a letter or digit (it becomes the host label)',
+        }),
         /** Where the agent serves /metrics. @defaultValue "127.0.0.1:9471" */
         listen: Type.String({
           pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$',
           default: '127.0.0.1:9471',
+          description: 'host:port, e.g. 127.0.0.1:9471 or [::1]:9471',
         }),
         /** The outbox and state live here. */
         dataDir: Type.String({ minLength: 1, default: './data/agent' }),
         procRoot: Type.String({ default: '/proc' }),
         sysRoot: Type.String({ default: '/sys' }),
         rootfs: Type.String({ default: '/' }),
-        logLevel: Type.Union(
-          LOG_LEVELS.map((l) => Type.Literal(l)),
-          { default: 'info' },
-        ),
+        logLevel: StringEnum(LOG_LEVELS, { default: 'info' }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -95,10 +97,48 @@ export type AgentConfig = {
   probes: ProbesConfig;
 };
 
+/** What the schema cannot say: value ranges across keys, URLs that must parse. */
+function refineAgentConfig(data: unknown): Refinement[] {
+  const config = data as AgentConfig;
+  const problems: Refinement[] = [];
+  const port = Number(config.agent.listen.slice(config.agent.listen.lastIndexOf(':') + 1));
+  if (!(port >= 0 && port <= 65535)) {
+    problems.push({ path: ['agent', 'listen'], message: `port ${port} is out of range (0–65535)` });
+  }
+  if (config.push.url !== '') {
+    let url: URL | undefined;
+    try {
+      url = new URL(config.push.url);
+    } catch {
+      problems.push({ path: ['push', 'url'], message: `not a URL (got ${JSON.stringify(config.push.url)}); expected e.g. http://127.0.0.1:9470` });
+    }
+    if (url && url.protocol !== 'http:' && url.protocol !== 'https:') {
+      problems.push({ path: ['push', 'url'], message: `must be an http:// or https:// URL (got ${JSON.stringify(config.push.url)})` });
+    }
+  }
+  if (config.push.timeoutSeconds > config.push.intervalSeconds) {
+    problems.push({
+      path: ['push', 'timeoutSeconds'],
+      message: `must not exceed push.intervalSeconds (${config.push.intervalSeconds})`,
+    });
+  }
+  for (const [name, section] of Object.entries(config.collectors)) {
+    if (section.timeoutSeconds > section.intervalSeconds) {
+      problems.push({
+        path: ['collectors', name, 'timeoutSeconds'],
+        message: `must not exceed collectors.${name}.intervalSeconds (${section.intervalSeconds}): a run would still be going when the next is due`,
+      });
+    }
+  }
+  return problems;
+}
+
 export function parseAgentConfig(text: string, file: string): AgentConfig {
-  return parseConfig(AgentConfig, text, file) as AgentConfig;
+  return parseConfig(AgentConfig, text, file, refineAgentConfig) as AgentConfig;
 }
 
 export function loadAgentConfig(file?: string): AgentConfig {
-  return file ? (loadConfigFile(AgentConfig, file) as AgentConfig) : parseAgentConfig('{}', '(defaults)');
+  return file
+    ? (loadConfigFile(AgentConfig, file, refineAgentConfig) as AgentConfig)
+    : parseAgentConfig('{}', '(defaults)');
 }

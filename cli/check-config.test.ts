@@ -44,9 +44,42 @@ const agentCases: [string, string, string[]][] = [
   [
     'a listen address without a port',
     'agent:\n  listen: localhost\n',
+    ['f.yaml:2:11 agent.listen: has the wrong form (got "localhost"); expected host:port, e.g. 127.0.0.1:9471 or [::1]:9471'],
+  ],
+  ['a port out of range', 'agent:\n  listen: 127.0.0.1:99999\n', ['f.yaml:2:11 agent.listen: port 99999 is out of range (0–65535)']],
+  [
+    'a collector URL that is not http(s)',
+    'push:\n  url: ftp://x\n',
+    ['f.yaml:2:8 push.url: must be an http:// or https:// URL (got "ftp://x")'],
+  ],
+  [
+    'a URL that does not parse',
+    'push:\n  url: "http://[::1"\n',
+    ['f.yaml:2:8 push.url: not a URL (got "http://[::1"); expected e.g. http://127.0.0.1:9470'],
+  ],
+  [
+    'an invalid regular expression',
+    'collectors:\n  netdev:\n    deviceInclude: "(["\n',
+    ['f.yaml:3:20 collectors.netdev.deviceInclude: not a valid regular expression (got "([")'],
+  ],
+  [
+    'a name the collector would refuse',
+    'agent:\n  name: web/01\n',
     [
-      'f.yaml:2:11 agent.listen: must match pattern "^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$" (got "localhost")',
+      'f.yaml:2:9 agent.name: has the wrong form (got "web/01"); expected letters, digits, ".", "_" and "-", starting with a letter or digit (it becomes the host label)',
     ],
+  ],
+  [
+    'a timeout longer than the interval',
+    'collectors:\n  cpu:\n    intervalSeconds: 10\n    timeoutSeconds: 20\n',
+    [
+      'f.yaml:4:21 collectors.cpu.timeoutSeconds: must not exceed collectors.cpu.intervalSeconds (10): a run would still be going when the next is due',
+    ],
+  ],
+  [
+    'a log level that does not exist',
+    'agent:\n  logLevel: loud\n',
+    ['f.yaml:2:13 agent.logLevel: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent" (got "loud")'],
   ],
   [
     'two problems at once',
@@ -81,8 +114,8 @@ describe('agent configuration errors', () => {
 describe('collector configuration errors', () => {
   it('names the key and the expectation', () => {
     expect(problems(parseCollectorConfig, 'collector:\n  staleAfterIntervals: -1\n  lissten: x\n')).toEqual([
-      'f.yaml:3:3 collector.lissten: unknown key (check the spelling; see the configuration reference)',
       'f.yaml:2:24 collector.staleAfterIntervals: must be >= 1 (got -1)',
+      'f.yaml:3:3 collector.lissten: unknown key (check the spelling; see the configuration reference)',
     ]);
   });
 });

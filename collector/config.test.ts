@@ -20,6 +20,14 @@ describe('loadCollectorConfig', () => {
         alertmanagerTokenFile: './data/alertmanager-webhook.token',
         ticketSweepSeconds: 10,
         probes: { source: 'creditops-collector', intervalSeconds: 60, timeoutSeconds: 30, targets: [] },
+        inspection: {
+          enabled: true,
+          dailyAt: '08:30',
+          utcOffsetMinutes: 480,
+          maxResultAgeHours: 26,
+          timeoutSeconds: 600,
+          hosts: [],
+        },
       },
     });
   });
@@ -40,7 +48,7 @@ describe('loadCollectorConfig', () => {
 
   it.each([
     ['collector:\n  listen: 9470\n', 'c.yaml:2:11 collector.listen: must be string (got 9470)'],
-    ['collector:\n  listen: localhost\n', 'c.yaml:2:11 collector.listen: must match pattern'],
+    ['collector:\n  listen: localhost\n', 'c.yaml:2:11 collector.listen: has the wrong form (got "localhost"); expected host:port, e.g. 127.0.0.1:9470 or [::1]:9470'],
     [
       'collector:\n  logLevel: loud\n',
       'c.yaml:2:13 collector.logLevel: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent" (got "loud")',

@@ -10,6 +10,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { loadConfigFile, parseConfig } from '../lib/config-file.js';
+import { InspectionSection } from './inspection/config.js';
 import { CollectorProbesSection } from './probes/config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -25,6 +26,7 @@ export const CollectorSection = Type.Object(
     listen: Type.String({
       default: '127.0.0.1:9470',
       pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s\\[\\]]+):[0-9]{1,5}$',
+      description: 'host:port, e.g. 127.0.0.1:9470 or [::1]:9470',
     }),
     /**
      * Directory of the embedded SQLite store; created if missing.
@@ -79,6 +81,8 @@ export const CollectorSection = Type.Object(
     ticketSweepSeconds: Type.Number({ default: 10, minimum: 0, maximum: 3600 }),
     /** Endpoint probes run from the centre (see collector/probes/config.ts). */
     probes: CollectorProbesSection,
+    /** The daily inspection (see collector/inspection/config.ts). */
+    inspection: InspectionSection,
   },
   { additionalProperties: false, default: {} },
 );

@@ -41,8 +41,8 @@ describe('parseConfig', () => {
 
   it('reports every problem with its line, key and expectation', () => {
     expect(diagnostics('server:\n  timeoutSeconds: fast\n  levle: debug\n')).toEqual([
-      '3:3 server.levle: unknown key (check the spelling; see the configuration reference)',
       '2:19 server.timeoutSeconds: must be number (got "fast")',
+      '3:3 server.levle: unknown key (check the spelling; see the configuration reference)',
     ]);
   });
 

@@ -5,9 +5,10 @@
  *   agent.yaml:12:5 collectors.filesystem.statfsTimeoutSeconds: must be number (got "fast")
  */
 import { readFileSync } from 'node:fs';
-import type { Static, TSchema } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { isRegularExpression } from './formats.js';
 
 export interface Diagnostic {
   file: string;
@@ -28,7 +29,26 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${d.file}:${d.line}:${d.column} ${d.key || '(top level)'}: ${d.message}`;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, coerceTypes: false });
+const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, coerceTypes: false, verbose: true });
+ajv.addFormat('regex', { type: 'string', validate: isRegularExpression });
+
+/**
+ * A string that must be one of `values`. Unlike a union of literals, a wrong value is reported as
+ * one error listing the allowed values.
+ */
+export function StringEnum<const T extends readonly string[]>(
+  values: T,
+  options: { default?: T[number]; description?: string } = {},
+) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
+/** A problem found after the schema passed: a value that is well-formed but wrong. */
+export interface Refinement {
+  /** Keys from the top, e.g. ['agent', 'listen']. */
+  path: string[];
+  message: string;
+}
 
 function segments(pointer: string): string[] {
   if (pointer === '') return [];
@@ -80,6 +100,24 @@ function describe(error: ErrorObject, value: unknown): { path: string[]; key: bo
         key: false,
         message: `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')} (got ${JSON.stringify(value)})`,
       };
+    case 'format':
+      if ((error.params as { format: string }).format === 'regex') {
+        return { path, key: false, message: `not a valid regular expression (got ${JSON.stringify(value)})` };
+      }
+      return {
+        path,
+        key: false,
+        message: `${error.message ?? error.keyword} (got ${JSON.stringify(value)})`,
+      };
+    case 'pattern': {
+      // The schema's description says in words what the pattern says in a regular expression.
+      const expected = (error.parentSchema as { description?: string } | undefined)?.description;
+      return {
+        path,
+        key: false,
+        message: `has the wrong form (got ${JSON.stringify(value)})${expected ? `; expected ${expected}` : ''}`,
+      };
+    }
     default:
       return {
         path,
@@ -102,7 +140,12 @@ function valueAt(data: unknown, path: string[]): unknown {
  * Parses and validates YAML text. Defaults declared in the schema are filled in. Throws a
  * ConfigError listing every problem.
  */
-export function parseConfig<S extends TSchema>(schema: S, text: string, file: string): Static<S> {
+export function parseConfig<S extends TSchema>(
+  schema: S,
+  text: string,
+  file: string,
+  refine?: (data: Static<S>) => Refinement[],
+): Static<S> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const at = (offset: number | undefined) => {
@@ -121,7 +164,17 @@ export function parseConfig<S extends TSchema>(schema: S, text: string, file: st
   }
   const data = doc.toJS() ?? {};
   const validate = ajv.compile(schema);
-  if (validate(data)) return data as Static<S>;
+  const locate = (path: string[], key: boolean) =>
+    at(nodeAt(doc.contents as Node | null, path, key)?.range?.[0]);
+  if (validate(data)) {
+    const problems = refine?.(data as Static<S>) ?? [];
+    if (problems.length === 0) return data as Static<S>;
+    throw new ConfigError(
+      problems
+        .map((p) => ({ file, ...locate(p.path, false), key: p.path.join('.'), message: p.message }))
+        .sort(byPosition),
+    );
+  }
   const seen = new Set<string>();
   const diagnostics: Diagnostic[] = [];
   for (const error of validate.errors ?? []) {
@@ -131,13 +184,20 @@ export function parseConfig<S extends TSchema>(schema: S, text: string, file: st
     const key = d.path.join('.');
     if (seen.has(key)) continue;
     seen.add(key);
-    const node = nodeAt(doc.contents as Node | null, d.path, d.key);
-    diagnostics.push({ file, ...at(node?.range?.[0]), key, message: d.message });
+    diagnostics.push({ file, ...locate(d.path, d.key), key, message: d.message });
   }
-  throw new ConfigError(diagnostics);
+  throw new ConfigError(diagnostics.sort(byPosition));
 }
 
-export function loadConfigFile<S extends TSchema>(schema: S, file: string): Static<S> {
+function byPosition(a: Diagnostic, b: Diagnostic): number {
+  return a.line - b.line || a.column - b.column;
+}
+
+export function loadConfigFile<S extends TSchema>(
+  schema: S,
+  file: string,
+  refine?: (data: Static<S>) => Refinement[],
+): Static<S> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -146,5 +206,5 @@ export function loadConfigFile<S extends TSchema>(schema: S, file: string): Stat
       { file, line: 0, column: 0, key: '', message: `cannot read the file: ${(cause as Error).message}` },
     ]);
   }
-  return parseConfig(schema, text, file);
+  return parseConfig(schema, text, file, refine);
 }

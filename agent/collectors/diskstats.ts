@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { RegexString } from '../../lib/formats.js';
 import { DeviceFilter } from './device-filter.js';
 import { readKernelFile } from './kernel-file.js';
 import { words } from './proc-text.js';
@@ -65,12 +66,12 @@ export function parseDiskstats(text: string): DiskStats[] {
 }
 
 const Options = Type.Object({
-  deviceExclude: Type.String({
+  deviceExclude: RegexString({
     default: DEFAULT_DISK_EXCLUDE,
     description:
       'Regular expression of devices to leave out (node_exporter --collector.diskstats.device-exclude).',
   }),
-  deviceInclude: Type.String({
+  deviceInclude: RegexString({
     default: '',
     description: 'Regular expression of the only devices to report; empty means all.',
   }),

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
+import { RegexString } from '../../lib/formats.js';
 import { DeviceFilter } from './device-filter.js';
 import { readKernelFile } from './kernel-file.js';
 import {
@@ -271,22 +272,22 @@ export class StatfsGuard {
 }
 
 const Options = Type.Object({
-  mountPointsExclude: Type.String({
+  mountPointsExclude: RegexString({
     default: DEFAULT_MOUNT_POINTS_EXCLUDE,
     description:
       'Regular expression of mount points to leave out (node_exporter --collector.filesystem.mount-points-exclude).',
   }),
-  mountPointsInclude: Type.String({
+  mountPointsInclude: RegexString({
     default: '',
     description:
       'Regular expression of the only mount points to report; empty means all. Applies together with mountPointsExclude.',
   }),
-  fsTypesExclude: Type.String({
+  fsTypesExclude: RegexString({
     default: DEFAULT_FS_TYPES_EXCLUDE,
     description:
       'Regular expression of file system types to leave out (node_exporter --collector.filesystem.fs-types-exclude).',
   }),
-  fsTypesInclude: Type.String({
+  fsTypesInclude: RegexString({
     default: '',
     description:
       'Regular expression of the only file system types to report; empty means all. Applies together with fsTypesExclude.',

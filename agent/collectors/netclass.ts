@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { RegexString } from '../../lib/formats.js';
 import { DeviceFilter } from './device-filter.js';
 import { listKernelDir, readKernelFile } from './kernel-file.js';
 import type { CollectorDescriptor } from './types.js';
@@ -73,8 +74,8 @@ export async function readNetClassDevice(
 }
 
 const Options = Type.Object({
-  deviceExclude: Type.String({ default: '', description: 'Regular expression of interfaces to leave out.' }),
-  deviceInclude: Type.String({
+  deviceExclude: RegexString({ default: '', description: 'Regular expression of interfaces to leave out.' }),
+  deviceInclude: RegexString({
     default: '',
     description: 'Regular expression of the only interfaces to report; empty means all.',
   }),

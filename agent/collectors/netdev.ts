@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { RegexString } from '../../lib/formats.js';
 import { DeviceFilter } from './device-filter.js';
 import { readKernelFile } from './kernel-file.js';
 import { words } from './proc-text.js';
@@ -76,8 +77,8 @@ export function parseNetDev(text: string): NetDevParse {
 }
 
 const Options = Type.Object({
-  deviceExclude: Type.String({ default: '', description: 'Regular expression of interfaces to leave out.' }),
-  deviceInclude: Type.String({
+  deviceExclude: RegexString({ default: '', description: 'Regular expression of interfaces to leave out.' }),
+  deviceInclude: RegexString({
     default: '',
     description: 'Regular expression of the only interfaces to report; empty means all.',
   }),
