@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, rmSync, writeSync } from 'node:fs';
 import { Command } from 'commander';
 import { runUntilSignal } from './lifecycle.js';
 
@@ -33,15 +33,50 @@ export function agentCommand(): Command {
       const { loadCollectorConfig } = await import('../../collector/config.js');
       const { enrollAgent, openStore } = await import('../../collector/store/index.js');
       const config = loadCollectorConfig(opts.config);
+      // Open the token file before enrolling: a path that cannot be written must not leave an
+      // enrolled agent whose only copy of the token is lost.
+      let tokenFd: number | undefined;
+      let enrolled = false;
+      const tokenFileExisted = opts.tokenFile !== undefined && existsSync(opts.tokenFile);
+      if (opts.tokenFile) {
+        try {
+          // Appending mode: an existing token file is left as it is if enrolling fails.
+          tokenFd = openSync(opts.tokenFile, 'a', 0o600);
+        } catch (error) {
+          throw new Error(
+            `cannot write the token file ${opts.tokenFile}: ${(error as Error).message}; nothing was enrolled`,
+          );
+        }
+      }
       const store = await openStore(config.collector.dataDir);
       try {
-        const { token } = await enrollAgent(store, name, { rotate: opts.rotate ?? false });
-        if (opts.tokenFile) writeFileSync(opts.tokenFile, `${token}\n`, { mode: 0o600 });
-        process.stdout.write(`${token}\n`);
-        process.stderr.write(
-          `agent "${name}" enrolled; the token above is shown only once. Give it to the agent through push.tokenFile or CREDITOPS_AGENT_TOKEN.\n`,
+        const { AgentExistsError } = await import('../../collector/store/agents.js');
+        const { token } = await enrollAgent(store, name, { rotate: opts.rotate ?? false }).catch(
+          (error: unknown) => {
+            if (error instanceof AgentExistsError) {
+              throw new Error(
+                `agent "${name}" is already enrolled; pass --rotate to give it a new token (the old one stops working)`,
+              );
+            }
+            throw error;
+          },
         );
+        enrolled = true;
+        if (tokenFd !== undefined) {
+          ftruncateSync(tokenFd, 0);
+          writeSync(tokenFd, `${token}\n`);
+          process.stderr.write(`agent "${name}" enrolled; its token is in ${opts.tokenFile} (mode 0600).\n`);
+        } else {
+          process.stdout.write(`${token}\n`);
+          process.stderr.write(
+            `agent "${name}" enrolled; the token above is shown only once. Give it to the agent through push.tokenFile or CREDITOPS_AGENT_TOKEN.\n`,
+          );
+        }
       } finally {
+        if (tokenFd !== undefined) {
+          closeSync(tokenFd);
+          if (!enrolled && !tokenFileExisted) rmSync(opts.tokenFile!, { force: true });
+        }
         await store.close();
       }
     });
