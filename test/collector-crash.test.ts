@@ -200,8 +200,27 @@ describe('collector killed with SIGKILL (real processes)', () => {
     daemons.push(second);
     await waitHealthy(collector.url, daemons);
     await waitFor('the mail', async () => smtp.mails[0], 30_000, daemons);
-    // At least one repeat delivery after the first success.
-    await new Promise((r) => setTimeout(r, 4500));
+    // Alertmanager's own counters: it met the dead collector, then delivered, then repeated.
+    const counter = (text: string, name: string) =>
+      [...text.matchAll(new RegExp(`^${name}\\{[^}]*integration="webhook"[^}]*\\} (\\S+)$`, 'gm'))].reduce(
+        (sum, m) => sum + Number(m[1]),
+        0,
+      );
+    let seen = { refused: 0, delivered: 0 };
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+      const { text } = await httpText(`${am.url}/metrics`);
+      seen = {
+        // Attempts that met the closed port; then notifications that succeeded (first and repeats).
+        refused: counter(text, 'alertmanager_notification_requests_failed_total'),
+        delivered:
+          counter(text, 'alertmanager_notifications_total') -
+          counter(text, 'alertmanager_notifications_failed_total'),
+      };
+      if (seen.refused >= 1 && seen.delivered >= 2) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(seen.refused).toBeGreaterThanOrEqual(1);
+    expect(seen.delivered).toBeGreaterThanOrEqual(2);
     const tickets = await listTickets(collector.url, viewer);
     expect(tickets.map((t) => t.title)).toEqual(['主机 db-08 无法访问']);
     expect(smtp.mails).toHaveLength(1);
