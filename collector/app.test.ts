@@ -338,6 +338,22 @@ describe('POST /api/v1/push', () => {
       expect(text).toContain('creditops_collector_pushes_total{result="conflict"} 1\n');
     });
 
+    it('a second process pushing with the same token is refused; a restart is not', async () => {
+      const at = (startedAt: string) =>
+        payload('web-01', [gauge('node_load1', [[{}, 1]])], [], {
+          agent: { name: 'web-01', version: '0.1.0', intervalSeconds: 15, startedAt },
+        });
+      expect((await c.push(token, at('2025-03-03T07:30:00Z'))).statusCode).toBe(200);
+      const older = await c.push(token, at('2025-03-03T07:10:00Z'));
+      expect(older.statusCode).toBe(409);
+      expect(older.json()).toMatchObject({
+        error: 'duplicate_agent',
+        message: expect.stringContaining('its own name and token'),
+      });
+      expect((await c.push(token, at('2025-03-03T07:30:00Z'))).statusCode).toBe(200);
+      expect((await c.push(token, at('2025-03-03T07:45:00Z'))).statusCode).toBe(200);
+    });
+
     it('a push whose metrics are refused still stores and acks its check results', async () => {
       const b = await c.enroll('web-02');
       await c.push(

@@ -34,6 +34,8 @@ class InvalidJsonError extends Error {
 
 export default async function pushRoutes(app: FastifyInstance): Promise<void> {
   const { config, store, fleet, metrics, now } = app.collector;
+  /** The start time of the newest process seen pushing with each agent's token. */
+  const newestStart = new Map<string, number>();
   const limit = config.bodyLimitBytes;
 
   app.decorateRequest('agent', null);
@@ -156,6 +158,21 @@ export default async function pushRoutes(app: FastifyInstance): Promise<void> {
           `the token belongs to agent "${agent.name}" but the push says it comes from "${payload.agent.name}"; set the agent's name to "${agent.name}" or enrol "${payload.agent.name}"`,
         );
       }
+
+      // A restart moves startedAt forward; an older start still pushing is a second process
+      // using the same token. Its check results would collide with the other's sequence numbers,
+      // so it is refused (and keeps them in its outbox) until someone gives it its own name.
+      const started = Date.parse(payload.agent.startedAt);
+      const newest = newestStart.get(agent.id) ?? Number.NEGATIVE_INFINITY;
+      if (started < newest) {
+        return sendError(
+          reply,
+          409,
+          'duplicate_agent',
+          `another agent process (started ${new Date(newest).toISOString()}) already pushes as "${agent.name}" with this token; this one started ${payload.agent.startedAt}. Each agent needs its own name and token: enrol this one under another name`,
+        );
+      }
+      newestStart.set(agent.id, started);
 
       const nowMs = now();
       const problems = fleet.ingest(agent, payload.families, payload.agent.intervalSeconds, nowMs);
