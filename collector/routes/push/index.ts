@@ -34,8 +34,8 @@ class InvalidJsonError extends Error {
 
 export default async function pushRoutes(app: FastifyInstance): Promise<void> {
   const { config, store, fleet, metrics, now } = app.collector;
-  /** The start time of the newest process seen pushing with each agent's token. */
-  const newestStart = new Map<string, number>();
+  /** The newest process seen pushing with each agent's token: its start and its last push. */
+  const newestProcess = new Map<string, { started: number; seenMs: number }>();
   const limit = config.bodyLimitBytes;
 
   app.decorateRequest('agent', null);
@@ -163,16 +163,20 @@ export default async function pushRoutes(app: FastifyInstance): Promise<void> {
       // using the same token. Its check results would collide with the other's sequence numbers,
       // so it is refused (and keeps them in its outbox) until someone gives it its own name.
       const started = Date.parse(payload.agent.startedAt);
-      const newest = newestStart.get(agent.id) ?? Number.NEGATIVE_INFINITY;
-      if (started < newest) {
+      const newest = newestProcess.get(agent.id);
+      const silentForMs = newest ? now() - newest.seenMs : Number.POSITIVE_INFINITY;
+      // Once the newer process has been silent for the staleness window, it is gone (or the clock
+      // was set back before a restart): the older start is accepted again.
+      const staleMs = config.staleAfterIntervals * payload.agent.intervalSeconds * 1000;
+      if (newest && started < newest.started && silentForMs <= staleMs) {
         return sendError(
           reply,
           409,
           'duplicate_agent',
-          `another agent process (started ${new Date(newest).toISOString()}) already pushes as "${agent.name}" with this token; this one started ${payload.agent.startedAt}. Each agent needs its own name and token: enrol this one under another name`,
+          `another agent process (started ${new Date(newest.started).toISOString()}) already pushes as "${agent.name}" with this token; this one started ${payload.agent.startedAt}. Each agent needs its own name and token: enrol this one under another name`,
         );
       }
-      newestStart.set(agent.id, started);
+      newestProcess.set(agent.id, { started, seenMs: now() });
 
       const nowMs = now();
       const problems = fleet.ingest(agent, payload.families, payload.agent.intervalSeconds, nowMs);
