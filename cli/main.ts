@@ -7,6 +7,7 @@ import { VERSION } from '../lib/version.js';
 import { agentCommand } from './commands/agent.js';
 import { checkConfigCommand } from './commands/check-config.js';
 import { collectorCommand } from './commands/collector.js';
+import { inspectCommand } from './commands/inspect.js';
 import { ticketCommand } from './commands/ticket.js';
 import { userCommand } from './commands/user.js';
 
@@ -20,6 +21,7 @@ program.addCommand(agentCommand());
 program.addCommand(checkConfigCommand());
 program.addCommand(ticketCommand());
 program.addCommand(userCommand());
+program.addCommand(inspectCommand());
 
 try {
   await program.parseAsync(process.argv);

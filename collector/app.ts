@@ -17,6 +17,7 @@ import circularRoutes from './routes/circular.js';
 import { sendError } from './routes/errors.js';
 import healthRoutes from './routes/health.js';
 import homeRoutes from './routes/home.js';
+import inspectionRoutes from './routes/inspections.js';
 import maintenanceRoutes from './routes/maintenance.js';
 import metricsRoutes from './routes/metrics.js';
 import pushRoutes from './routes/push/index.js';
@@ -84,6 +85,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   app.register(alertmanagerRoutes);
   app.register(ticketRoutes);
   app.register(accountRoutes);
+  app.register(inspectionRoutes);
   app.register(maintenanceRoutes);
   app.register(ticketPages);
   app.register(circularRoutes);

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { sweepAccountDrift } from '../accounts/sweep.js';
+import { InspectionScheduler } from '../inspection/schedule.js';
 import { COLLECTOR_STATE_PLUGIN } from '../plugins/collector-state.js';
 import { sharedPlugin } from '../plugins/shared-plugin.js';
 import { EndpointProbeRunner } from './endpoint-runner.js';
@@ -11,7 +12,7 @@ import { CollectorSource } from './source.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    probing: { source: CollectorSource; endpoints: EndpointProbeRunner };
+    probing: { source: CollectorSource; endpoints: EndpointProbeRunner; inspections: InspectionScheduler };
   }
 }
 
@@ -37,11 +38,19 @@ export const probingPlugin = sharedPlugin<ProbingOptions>(
       intervalSeconds: Math.max(probes.intervalSeconds, ...probes.targets.map((t) => t.intervalSeconds ?? 0)),
     });
     const endpoints = new EndpointProbeRunner(probes, source, app.log as unknown as Logger, now);
-    app.decorate('probing', { source, endpoints });
+    const inspections = new InspectionScheduler({
+      store,
+      config: config.inspection,
+      sourceName: probes.source,
+      now,
+      log: app.log as unknown as Logger,
+    });
+    app.decorate('probing', { source, endpoints, inspections });
     if (options.schedule !== false) {
       let sweep: NodeJS.Timeout | undefined;
       app.addHook('onReady', async () => {
         if (probes.targets.length > 0) endpoints.start();
+        inspections.start();
         // Account drift is evaluated on the probes' interval, and right after each approval.
         sweep = setInterval(() => {
           sweepAccountDrift(store, source, probes.source).catch((err: Error) =>
@@ -52,6 +61,7 @@ export const probingPlugin = sharedPlugin<ProbingOptions>(
       });
       app.addHook('onClose', async () => {
         endpoints.stop();
+        inspections.stop();
         clearInterval(sweep);
       });
     }
