@@ -265,6 +265,33 @@ describe('credit-data on the generated month', () => {
   });
 });
 
+describe("the previous month's circular", () => {
+  it('is recomputed early in the next month, from the same records, judged as of that day', async () => {
+    const { log } = capturedLog();
+    const collector = new CreditDataCollector(exampleOptions(), log);
+    try {
+      const result = await collectOnce(collector, log, { now: () => Date.parse('2026-12-03T02:00:00Z') });
+      const v = verdict(result, 'data.circular', '2026-11');
+      const lines = (v.details as { departments: { department: string; submitted: number; valid: number }[] })
+        .departments;
+      for (const line of lines) {
+        const per = (['license', 'penalty'] as const).map(
+          (ds) => truth.datasets[ds].departments[line.department]!,
+        );
+        expect(line.submitted).toBe(per.reduce((sum, d) => sum + d.recordsMonth, 0));
+        expect(line.valid).toBe(per.reduce((sum, d) => sum + d.valid, 0));
+      }
+      // Nothing arrived in December yet: no circular for it.
+      expect(result.verdicts.some((x) => x.check === 'data.circular' && x.target === '2026-12')).toBe(false);
+      // Read again only after previousMonthCircularEverySeconds.
+      const again = await collectOnce(collector, log, { now: () => Date.parse('2026-12-03T02:05:00Z') });
+      expect(again.verdicts.some((x) => x.check === 'data.circular')).toBe(false);
+    } finally {
+      await collector.close();
+    }
+  });
+});
+
 describe('the portal search page', () => {
   const withdrawnSql = `
     SELECT r.decision_no, r.department_code AS department, 'repaired' AS reason, c.approved_at AS at

@@ -70,6 +70,8 @@ export interface QueryOutcome {
 export interface DatasetOutcome {
   dataset: DatasetOptions;
   queries: Partial<Record<QueryKind, QueryOutcome>>;
+  /** The records query over the previous month, when clock.previous is set. */
+  previousRecords?: QueryOutcome;
   /** Set when the dataset as a whole failed (no connection, deadline passed). */
   error?: string;
 }
@@ -79,6 +81,30 @@ export interface Clock {
   today: string;
   month: string;
   params: Record<string, string>;
+  /** Set while the previous month's circular is still recomputed (early in the month). */
+  previous?: { month: string; params: Record<string, string> };
+}
+
+/** The same clock, with the previous month's records window added. */
+export function withPreviousMonth(clock: Clock, calendar: WorkingDayCalendar): Clock {
+  const [y, m] = clock.month.split('-').map(Number) as [number, number];
+  const month = m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, '0')}`;
+  const startOf = (date: string) =>
+    calendar
+      .endOfDay(new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10))
+      .toISOString();
+  return {
+    ...clock,
+    previous: {
+      month,
+      params: {
+        ...clock.params,
+        month,
+        month_start: startOf(`${month}-01`),
+        month_end: clock.params.month_start!,
+      },
+    },
+  };
 }
 
 export function clockAt(now: number, calendar: WorkingDayCalendar, lookbackDays: number): Clock {
@@ -130,6 +156,21 @@ async function runDataset(q: Queryer, dataset: DatasetOptions, clock: Clock): Pr
         await q.query('ROLLBACK TO SAVEPOINT creditops_query');
       }
     }
+    if (clock.previous && dataset.records) {
+      const { text, params } = bindParameters(dataset.records, clock.previous.params);
+      const started = performance.now();
+      await q.query('SAVEPOINT creditops_query');
+      try {
+        out.previousRecords = {
+          rows: await q.query(text, params),
+          seconds: (performance.now() - started) / 1000,
+        };
+        await q.query('RELEASE SAVEPOINT creditops_query');
+      } catch (error) {
+        out.previousRecords = { error: message(error), seconds: (performance.now() - started) / 1000 };
+        await q.query('ROLLBACK TO SAVEPOINT creditops_query');
+      }
+    }
   } finally {
     await q.query('ROLLBACK');
   }
@@ -160,6 +201,33 @@ export interface CircularLine {
   valid: number;
 }
 
+function lastDayOf(month: string): string {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return `${month}-${String(new Date(Date.UTC(y, m, 0)).getUTCDate()).padStart(2, '0')}`;
+}
+
+function addToCircular(
+  circular: Map<string, CircularLine>,
+  figures: Map<string, RecordFigures>,
+  nameOf: (code: string) => string,
+): void {
+  for (const [dept, f] of figures) {
+    const line = circular.get(dept) ?? {
+      department: dept,
+      name: nameOf(dept),
+      submitted: 0,
+      timelyBase: 0,
+      onTime: 0,
+      valid: 0,
+    };
+    line.submitted += f.submitted;
+    line.timelyBase += f.timelyBase;
+    line.onTime += f.onTime;
+    line.valid += f.valid;
+    circular.set(dept, line);
+  }
+}
+
 function ratio(a: number, b: number): number | undefined {
   return b > 0 ? a / b : undefined;
 }
@@ -176,6 +244,7 @@ export class CreditDataCollector implements Collector {
   private readonly calendar: WorkingDayCalendar;
   private readonly session: ServerSession | undefined;
   private readonly running = new Map<string, Promise<unknown>>();
+  private previousMonthAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly options: CreditDataOptions,
@@ -274,7 +343,16 @@ export class CreditDataCollector implements Collector {
 
   async collect(ctx: CollectContext): Promise<void> {
     if (!this.session || this.options.datasets.length === 0) return;
-    const clock = clockAt(ctx.now(), this.calendar, this.options.reconciliationLookbackDays);
+    let clock = clockAt(ctx.now(), this.calendar, this.options.reconciliationLookbackDays);
+    const until = this.options.previousMonthCircularUntilDay;
+    if (
+      until > 0 &&
+      Number(clock.today.slice(8, 10)) <= until &&
+      clock.now - this.previousMonthAt >= this.options.previousMonthCircularEverySeconds * 1000
+    ) {
+      clock = withPreviousMonth(clock, this.calendar);
+      this.previousMonthAt = clock.now;
+    }
     const { departments, outcomes } = await this.query(clock);
     this.write(ctx, clock, departments, outcomes);
     await this.searchPortal(ctx, outcomes);
@@ -427,21 +505,7 @@ export class CreditDataCollector implements Collector {
             today: clock.today,
           });
           this.records(reg, ds, figures, allow, labelsOf, nameOf, ctx);
-          for (const [dept, f] of figures) {
-            const line = circular.get(dept) ?? {
-              department: dept,
-              name: nameOf(dept),
-              submitted: 0,
-              timelyBase: 0,
-              onTime: 0,
-              valid: 0,
-            };
-            line.submitted += f.submitted;
-            line.timelyBase += f.timelyBase;
-            line.onTime += f.onTime;
-            line.valid += f.valid;
-            circular.set(dept, line);
-          }
+          addToCircular(circular, figures, nameOf);
         }
       }
 
@@ -531,34 +595,58 @@ export class CreditDataCollector implements Collector {
     }
 
     // --- the month's circular (月度通报): figures pushed as details of a check result ---
-    if (circular.size > 0) {
-      // A department that sent nothing this month belongs in the circular too, at the bottom.
-      for (const d of departments) {
-        if (!circular.has(d.code))
-          circular.set(d.code, {
-            department: d.code,
-            name: d.name,
-            submitted: 0,
-            timelyBase: 0,
-            onTime: 0,
-            valid: 0,
-          });
+    const withRecords = outcomes.filter((x) => x.dataset.records).map((x) => x.dataset.name);
+    this.reportCircular(ctx, clock.month, clock.params.now!, circular, departments, withRecords);
+    if (clock.previous) {
+      const previous = new Map<string, CircularLine>();
+      for (const outcome of outcomes) {
+        const rows = outcome.previousRecords?.rows;
+        if (!rows) continue;
+        const figures = evaluateRecords(rows, {
+          mandatoryColumns: outcome.dataset.mandatoryColumns,
+          pilotCodes: new Set(o.pilotCodes),
+          publicationWorkingDays: o.publicationWorkingDays,
+          fineMarker: o.fineMarker,
+          calendar: this.calendar,
+          today: clock.today,
+          latestDecisionDate: lastDayOf(clock.previous.month),
+        });
+        addToCircular(previous, figures, nameOf);
       }
-      const lines = [...circular.values()].sort((a, b) => a.department.localeCompare(b.department));
-      const total = lines.reduce((s, l) => s + l.submitted, 0);
-      ctx.report({
-        check: 'data.circular',
-        target: clock.month,
-        status: 'OK',
-        summary: `${clock.month} 月度通报数据：${lines.length} 个部门报送 ${total} 条`,
-        details: {
-          month: clock.month,
-          asOf: clock.params.now,
-          datasets: outcomes.filter((x) => x.dataset.records).map((x) => x.dataset.name),
-          departments: lines,
-        },
-      });
+      this.reportCircular(ctx, clock.previous.month, clock.params.now!, previous, departments, withRecords);
     }
+  }
+
+  private reportCircular(
+    ctx: Pick<CollectContext, 'report'>,
+    month: string,
+    asOf: string,
+    circular: Map<string, CircularLine>,
+    departments: Department[],
+    datasets: string[],
+  ): void {
+    if (circular.size === 0) return;
+    // A department that sent nothing this month belongs in the circular too, at the bottom.
+    for (const d of departments) {
+      if (!circular.has(d.code))
+        circular.set(d.code, {
+          department: d.code,
+          name: d.name,
+          submitted: 0,
+          timelyBase: 0,
+          onTime: 0,
+          valid: 0,
+        });
+    }
+    const lines = [...circular.values()].sort((a, b) => a.department.localeCompare(b.department));
+    const total = lines.reduce((sum, l) => sum + l.submitted, 0);
+    ctx.report({
+      check: 'data.circular',
+      target: month,
+      status: 'OK',
+      summary: `${month} 月度通报数据：${lines.length} 个部门报送 ${total} 条`,
+      details: { month, asOf, datasets, departments: lines },
+    });
   }
 
   private freshness(

@@ -103,6 +103,8 @@ describe('cardinality cap', () => {
       reconciliationDueHour: 12,
       reconciliationLookbackDays: 7,
       backlogMaxAgeDays: 30,
+      previousMonthCircularUntilDay: 10,
+      previousMonthCircularEverySeconds: 3600,
       datasets: [
         { name: 'penalty', title: '行政处罚', timeoutSeconds: 5, mandatoryColumns: [], freshness: 'x' },
       ],

@@ -120,6 +120,11 @@ export interface RecordRules {
   calendar: WorkingDayCalendar;
   /** YYYY-MM-DD in the calendar's zone. */
   today: string;
+  /**
+   * The latest plausible decision date (date sanity), default `today`; the last day of the month
+   * when a past month is recomputed, so a decision dated after its month stays invalid.
+   */
+  latestDecisionDate?: string;
 }
 
 const LEGAL = new Set(['legal', '法人', '法人及非法人组织', '1']);
@@ -142,6 +147,7 @@ export function evaluateRecords(rows: readonly Row[], rules: RecordRules): Map<s
     return v;
   };
   const m = rules.mandatoryColumns.length;
+  const latest = rules.latestDecisionDate ?? rules.today;
   for (const row of rows) {
     const dept = String(row.department ?? '');
     let f = byDept.get(dept);
@@ -167,10 +173,7 @@ export function evaluateRecords(rows: readonly Row[], rules: RecordRules): Map<s
 
     const decided = civilDateOf(row.decision_date, rules.calendar, false);
     const publicityEnd = civilDateOf(row.publicity_end, rules.calendar, false);
-    if (
-      decided !== undefined &&
-      (decided > rules.today || (publicityEnd !== undefined && publicityEnd < decided))
-    )
+    if (decided !== undefined && (decided > latest || (publicityEnd !== undefined && publicityEnd < decided)))
       reasons.push('date');
 
     if (!isEmpty(row.decision_no) && code !== '') {
@@ -189,7 +192,7 @@ export function evaluateRecords(rows: readonly Row[], rules: RecordRules): Map<s
     if (reasons.length === 0) f.valid++;
     for (const r of reasons) f.invalid[r]++;
 
-    if (decided === undefined || decided > rules.today) continue;
+    if (decided === undefined || decided > latest) continue;
     const published = civilDateOf(row.published_at, rules.calendar, true);
     const days = lag(decided, published ?? rules.today);
     if (days === undefined) {

@@ -90,6 +90,18 @@ export const CreditDataOptionsSchema = Type.Object({
   }),
   reconciliationLookbackDays: Type.Integer({ minimum: 1, maximum: 62, default: 7 }),
   backlogMaxAgeDays: Type.Number({ exclusiveMinimum: 0, default: 30 }),
+  previousMonthCircularUntilDay: Type.Integer({
+    minimum: 0,
+    maximum: 28,
+    default: 10,
+    description:
+      "Until this day of the month the previous month's circular is recomputed too (departments submit by the 10th; late publications and overdue records settle); 0: never.",
+  }),
+  previousMonthCircularEverySeconds: Type.Number({
+    minimum: 0,
+    default: 3600,
+    description: "How often the previous month's records are read again during that time.",
+  }),
   portalSearch: Type.Optional(
     Type.Object(
       {
