@@ -40,10 +40,13 @@ describe('Prometheus → Alertmanager → collector → ticket → mail (real pr
   let agentToken = '';
   let viewer = '';
   let pushing: NodeJS.Timeout | null = null;
+  const agentStartedAt = new Date().toISOString();
 
   const startPushing = () => {
     const push = () =>
-      void pushGauges(collector.url, agentToken, HOST, { creditops_e2e_heartbeat: 1 }).catch(() => {});
+      void pushGauges(collector.url, agentToken, HOST, { creditops_e2e_heartbeat: 1 }, agentStartedAt).catch(
+        () => {},
+      );
     push();
     pushing = setInterval(push, 300);
   };

@@ -73,7 +73,8 @@ try {
   const conditions: Record<string, number> = Object.fromEntries(
     Array.from({ length: ROUNDS }, (_, i) => [`creditops_bench_condition_${i + 1}`, 0]),
   );
-  const push = () => pushGauges(collector.url, token, HOST, conditions, 10);
+  const agentStartedAt = new Date().toISOString();
+  const push = () => pushGauges(collector.url, token, HOST, conditions, agentStartedAt, 10);
   await push();
   const pusher = setInterval(() => void push().catch(() => {}), 1000);
 

@@ -203,18 +203,23 @@ export function enrollAgent(configFile: string, name: string, tokenFile: string)
   return readFileSync(tokenFile, 'utf8').trim();
 }
 
-/** One push as an agent makes it, carrying the given gauges (name → value). */
+/**
+ * One push as an agent makes it, carrying the given gauges (name → value). `startedAt` is the
+ * pretend agent process's start, the same for all its pushes (the collector refuses an older
+ * start as a second process using the token).
+ */
 export async function pushGauges(
   collectorUrl: string,
   token: string,
   host: string,
   gauges: Record<string, number>,
+  startedAt: string,
   intervalSeconds = 1,
 ): Promise<void> {
   const now = new Date().toISOString();
   const body = {
     protocol: 1,
-    agent: { name: host, version: '0.0.0-e2e', intervalSeconds, startedAt: now },
+    agent: { name: host, version: '0.0.0-e2e', intervalSeconds, startedAt },
     sentAt: now,
     families: Object.entries(gauges).map(([name, value]) => ({
       name,
