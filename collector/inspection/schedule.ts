@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { SshHost } from '../../probes/hosts/ssh-host.js';
+import type { SourceResult } from '../probes/source.js';
 import { listAgents } from '../store/agents.js';
 import type { Store } from '../store/store.js';
 import type { InspectionConfig, InspectionHostConfig } from './config.js';
@@ -48,6 +49,11 @@ export class InspectionScheduler {
       sourceName: string;
       now: () => number;
       log: Logger;
+      /**
+       * Where the results of hosts inspected over SSH also go as check results (the collector's
+       * source), so they reach tickets and creditops_check_status like an agent's.
+       */
+      record?: (unit: string, results: SourceResult[]) => Promise<unknown>;
     },
   ) {}
 
@@ -70,6 +76,20 @@ export class InspectionScheduler {
     let checks: InspectionCheck[];
     if (target.ssh) {
       checks = await this.overSsh(target);
+      await this.options.record?.(
+        `ssh\u0000${target.name}`,
+        checks.map((c) => ({
+          check: c.check,
+          // The inventory keeps the bare host name: account drift looks it up by that.
+          target:
+            c.check === 'accounts.inventory' || c.target === null
+              ? target.name
+              : `${target.name}:${c.target}`,
+          status: c.status,
+          summary: `${target.name}：${c.summary}`,
+          ...(c.details ? { details: c.details } : {}),
+        })),
+      );
     } else {
       checks = (await compileAgentInspection(store, target.name, {
         now: started,

@@ -44,6 +44,7 @@ export const probingPlugin = sharedPlugin<ProbingOptions>(
       sourceName: probes.source,
       now,
       log: app.log as unknown as Logger,
+      record: (unit, results) => source.record(unit, results),
     });
     app.decorate('probing', { source, endpoints, inspections });
     if (options.schedule !== false) {
@@ -53,7 +54,8 @@ export const probingPlugin = sharedPlugin<ProbingOptions>(
         inspections.start();
         // Account drift is evaluated on the probes' interval, and right after each approval.
         sweep = setInterval(() => {
-          sweepAccountDrift(store, source, probes.source).catch((err: Error) =>
+          const sshHosts = config.inspection.hosts.filter((h) => h.ssh).map((h) => h.name);
+          sweepAccountDrift(store, source, probes.source, sshHosts).catch((err: Error) =>
             app.log.error({ err }, 'account drift sweep failed'),
           );
         }, probes.intervalSeconds * 1000);

@@ -2,103 +2,39 @@
  * SshHost against a real sshd on loopback, started here with its own host key, authorized key
  * and configuration (no system sshd involved).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { securityProbes } from '../index.js';
 import { runProbe } from '../types.js';
 import { LocalHost } from './local-host.js';
 import { HostKeyError, SshHost, shellCommand } from './ssh-host.js';
+import { keygen, startSshd, type TestSshd } from './test-sshd.js';
 
-const SSHD = '/usr/sbin/sshd';
-let dir: string;
-let port: number;
-let sshd: ChildProcess;
+let sshd: TestSshd;
 let host: SshHost;
 let options: Parameters<typeof SshHost.connect>[0];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function waitForPort(p: number, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = connect(p, '127.0.0.1', () => {
-        c.destroy();
-        resolve(true);
-      }).on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`sshd did not listen on ${p}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function keygen(file: string): void {
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file]);
-}
+let dir: string;
+let port: number;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'creditops-sshd-'));
-  mkdirSync('/run/sshd', { recursive: true });
-  keygen(join(dir, 'host_key'));
-  keygen(join(dir, 'client_key'));
+  sshd = await startSshd();
+  dir = sshd.dir;
+  port = sshd.port;
   keygen(join(dir, 'other_key'));
-  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
-  port = await freePort();
-  writeFileSync(
-    join(dir, 'sshd_config'),
-    [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${join(dir, 'host_key')}`,
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      `PidFile ${join(dir, 'sshd.pid')}`,
-      'StrictModes no',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PubkeyAuthentication yes',
-      'PermitRootLogin prohibit-password',
-      'UsePAM no',
-      'Subsystem sftp internal-sftp',
-      `AllowUsers ${userInfo().username}`,
-      '',
-    ].join('\n'),
-  );
-  const hostPub = readFileSync(join(dir, 'host_key.pub'), 'utf8').trim().split(' ');
-  writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostPub[0]} ${hostPub[1]}\n`);
-  sshd = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  sshd.stderr?.on('data', (b: Buffer) => {
-    stderr += b.toString();
-  });
-  await waitForPort(port, 10_000).catch((e: Error) => {
-    throw new Error(`${e.message}: ${stderr}`);
-  });
   options = {
     host: '127.0.0.1',
     port,
-    username: userInfo().username,
-    privateKeyPath: join(dir, 'client_key'),
-    knownHostsPath: join(dir, 'known_hosts'),
+    username: sshd.username,
+    privateKeyPath: sshd.clientKey,
+    knownHostsPath: sshd.knownHosts,
   };
   host = await SshHost.connect(options);
 }, 30_000);
 
 afterAll(() => {
   host?.dispose();
-  sshd?.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
+  sshd?.stop();
 });
 
 describe('SshHost', () => {
