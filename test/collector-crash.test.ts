@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  addUser,
   addViewer,
   collectorSetup,
   decodeMail,
@@ -162,6 +163,60 @@ describe('collector killed with SIGKILL (real processes)', () => {
     expect(
       events.some((e) => e.type === 'notification_queued' && /发送中断，已重新排队/.test(e.message)),
     ).toBe(true);
+  });
+
+  it('while the mail server hangs mid-send, by default: unknown after the lease, not resent; an admin requeues it once', async () => {
+    const { dir, daemons } = scene('crash-unknown');
+    const smtp = await smtpServer(dir);
+    const hung = await silentListener(smtp.port);
+    cleanups.push(() => hung.close());
+    const collector = await collectorSetup(dir, mailPolicy(smtp, 'implicit-tls', '{ leaseSeconds: 5 }'));
+    const viewer = addViewer(collector.configFile, join(dir, 'viewer.token'));
+    const admin = addUser(collector.configFile, join(dir, 'admin.token'), 'admin', 'admin');
+    const first = collector.start();
+    daemons.push(first);
+    await waitHealthy(collector.url, daemons);
+    expect((await post(collector.url, collector.webhookToken, alert(new Date().toISOString()))).status).toBe(
+      200,
+    );
+    await waitFor(
+      'the collector to connect to the mail server',
+      async () => hung.sockets[0],
+      10_000,
+      daemons,
+    );
+    await first.stop('SIGKILL');
+    await hung.close();
+    await smtp.listen();
+
+    const second = collector.start();
+    daemons.push(second);
+    await waitHealthy(collector.url, daemons);
+    const [ticket] = await listTickets(collector.url, viewer);
+    // The mail may have left before the kill: nobody can tell, so it is not sent again by itself.
+    const unknown = await waitFor(
+      'the interrupted mail to be marked unknown',
+      async () => {
+        const n = (await getTicket(collector.url, viewer, ticket!.number)).notifications;
+        return n[0]?.state === 'unknown' ? n[0] : undefined;
+      },
+      20_000,
+      daemons,
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(smtp.mails).toHaveLength(0);
+    const requeue = await httpText(
+      `${collector.url}/api/v1/notifications/${(unknown as unknown as { id: string }).id}/requeue`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: '{}',
+      },
+    );
+    expect(requeue.status, requeue.text).toBe(200);
+    await waitFor('the requeued mail', async () => smtp.mails[0], 20_000, daemons);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(smtp.mails).toHaveLength(1);
   });
 
   it('Alertmanager delivers while the collector restarts: one ticket, one mail', async () => {

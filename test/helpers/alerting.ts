@@ -349,9 +349,18 @@ export interface TicketView {
 
 /** A user token made with `creditops user add` (viewer: reads only). */
 export function addViewer(configFile: string, tokenFile: string): string {
+  return addUser(configFile, tokenFile, 'bureau', 'viewer');
+}
+
+export function addUser(
+  configFile: string,
+  tokenFile: string,
+  name: string,
+  role: 'viewer' | 'engineer' | 'admin',
+): string {
   execFileSync(
     process.execPath,
-    creditopsArgs(['user', 'add', 'bureau', '--role', 'viewer', '-c', configFile, '--token-file', tokenFile]),
+    creditopsArgs(['user', 'add', name, '--role', role, '-c', configFile, '--token-file', tokenFile]),
     { stdio: 'pipe' },
   );
   return readFileSync(tokenFile, 'utf8').trim();
