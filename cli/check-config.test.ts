@@ -44,9 +44,15 @@ const agentCases: [string, string, string[]][] = [
   [
     'a listen address without a port',
     'agent:\n  listen: localhost\n',
-    ['f.yaml:2:11 agent.listen: has the wrong form (got "localhost"); expected host:port, e.g. 127.0.0.1:9471 or [::1]:9471'],
+    [
+      'f.yaml:2:11 agent.listen: has the wrong form (got "localhost"); expected host:port, e.g. 127.0.0.1:9471 or [::1]:9471',
+    ],
   ],
-  ['a port out of range', 'agent:\n  listen: 127.0.0.1:99999\n', ['f.yaml:2:11 agent.listen: port 99999 is out of range (0–65535)']],
+  [
+    'a port out of range',
+    'agent:\n  listen: 127.0.0.1:99999\n',
+    ['f.yaml:2:11 agent.listen: port 99999 is out of range (0–65535)'],
+  ],
   [
     'a collector URL that is not http(s)',
     'push:\n  url: ftp://x\n',
@@ -79,7 +85,9 @@ const agentCases: [string, string, string[]][] = [
   [
     'a log level that does not exist',
     'agent:\n  logLevel: loud\n',
-    ['f.yaml:2:13 agent.logLevel: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent" (got "loud")'],
+    [
+      'f.yaml:2:13 agent.logLevel: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent" (got "loud")',
+    ],
   ],
   [
     'two problems at once',

@@ -48,7 +48,10 @@ describe('loadCollectorConfig', () => {
 
   it.each([
     ['collector:\n  listen: 9470\n', 'c.yaml:2:11 collector.listen: must be string (got 9470)'],
-    ['collector:\n  listen: localhost\n', 'c.yaml:2:11 collector.listen: has the wrong form (got "localhost"); expected host:port, e.g. 127.0.0.1:9470 or [::1]:9470'],
+    [
+      'collector:\n  listen: localhost\n',
+      'c.yaml:2:11 collector.listen: has the wrong form (got "localhost"); expected host:port, e.g. 127.0.0.1:9470 or [::1]:9470',
+    ],
     [
       'collector:\n  logLevel: loud\n',
       'c.yaml:2:13 collector.logLevel: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent" (got "loud")',

@@ -8,7 +8,11 @@ import { netclass } from './netclass.js';
 
 const log = pino({ level: 'silent' });
 
-async function mtuOf(collector: ReturnType<typeof netclass.create>, sysRoot: string, now: number): Promise<number | undefined> {
+async function mtuOf(
+  collector: ReturnType<typeof netclass.create>,
+  sysRoot: string,
+  now: number,
+): Promise<number | undefined> {
   const registry = new MetricRegistry();
   await collector.collect({
     procRoot: '/nonexistent',
@@ -20,7 +24,10 @@ async function mtuOf(collector: ReturnType<typeof netclass.create>, sysRoot: str
     log,
     report: () => {},
   });
-  return registry.collect().find((f) => f.name === 'node_network_mtu_bytes')?.samples.find((s) => s.labels.device === 'eth0')?.value;
+  return registry
+    .collect()
+    .find((f) => f.name === 'node_network_mtu_bytes')
+    ?.samples.find((s) => s.labels.device === 'eth0')?.value;
 }
 
 describe('netclass slow attributes', () => {
@@ -30,7 +37,10 @@ describe('netclass slow attributes', () => {
     const eth0 = join(sysRoot, 'class/net/eth0');
     writeFileSync(join(eth0, 'mtu'), '1500\n');
     writeFileSync(join(eth0, 'operstate'), 'up\n');
-    const collector = netclass.create({ deviceExclude: '', deviceInclude: '', slowAttributesRefreshSeconds: 60 }, { log });
+    const collector = netclass.create(
+      { deviceExclude: '', deviceInclude: '', slowAttributesRefreshSeconds: 60 },
+      { log },
+    );
     expect(await mtuOf(collector, sysRoot, 0)).toBe(1500);
     writeFileSync(join(eth0, 'mtu'), '9000\n');
     expect(await mtuOf(collector, sysRoot, 30_000)).toBe(1500);
