@@ -82,6 +82,12 @@ export const CATALOGUE = {
       '超级用户应只保留一个（通常为 postgres）。对其他账号执行 ALTER ROLE ... NOSUPERUSER，按最小权限授予所需角色（如 pg_monitor）。',
     clause: 'GB/T 22239-2019 8.1.4.2',
   },
+  'accounts.postgres': {
+    title: 'PostgreSQL 角色清单（用于审批基线比对）',
+    remediation:
+      '角色的新增、变更、删除须经主管部门审批；未经审批的变更应撤回，或补办审批后在 creditops 中批准。',
+    clause: 'GB/T 22239-2019 8.1.4.2 a) b) c)',
+  },
   'postgres.security.roles_without_password': {
     title: 'PostgreSQL 无口令的登录账号',
     remediation:
@@ -633,4 +639,38 @@ export function securityVerdicts(
     );
   }
   return out;
+}
+
+/** One role of a server, as the collector's account baseline keeps it (collector/accounts). */
+export interface PostgresRole {
+  rolname: string;
+  superuser: boolean;
+  createrole: boolean;
+  createdb: boolean;
+  canlogin: boolean;
+  replication: boolean;
+  bypassrls: boolean;
+  /** null: the monitoring role cannot read pg_authid (pg_monitor alone cannot), so it cannot tell. */
+  passwordSet: boolean | null;
+  /** ISO 8601 in UTC, 'infinity', or null (no expiry). */
+  validUntil: string | null;
+  memberOf: string[];
+}
+
+/**
+ * The role inventory of a server: always OK, the roles as evidence; the collector compares them
+ * with the approved baseline and reports drift (collector/accounts/drift.ts).
+ */
+export function roleInventoryVerdict(
+  server: string,
+  roles: PostgresRole[],
+  passwordReadable: boolean,
+): Verdict {
+  return verdict(
+    'accounts.postgres',
+    server,
+    'OK',
+    `共 ${roles.length} 个角色，其中 ${roles.filter((r) => r.canlogin).length} 个可登录、${roles.filter((r) => r.superuser).length} 个超级用户${passwordReadable ? '' : '（监控账号无权读取 pg_authid，无法判断是否设置口令）'}。`,
+    { server, roles, passwordReadable },
+  );
 }

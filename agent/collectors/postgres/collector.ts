@@ -24,8 +24,10 @@ import {
   connectionsVerdict,
   idleInTransactionVerdict,
   longTransactionVerdict,
+  type PostgresRole,
   type ReplicationFacts,
   replicationVerdict,
+  roleInventoryVerdict,
   type SecurityFacts,
   type SessionFacts,
   securityVerdicts,
@@ -1155,6 +1157,28 @@ class PostgresCollector implements Collector {
         md5: r.md5 === true,
       }));
     }
+    const roles = await q.query(Q.ROLES);
+    const passwordSet = canReadAuthid
+      ? new Map((await q.query(Q.ROLE_PASSWORDS)).map((r) => [str(r.rolname), r.password_set === true]))
+      : undefined;
+    const inventory = roleInventoryVerdict(
+      o.name,
+      roles.map(
+        (r): PostgresRole => ({
+          rolname: str(r.rolname),
+          superuser: r.superuser === true,
+          createrole: r.createrole === true,
+          createdb: r.createdb === true,
+          canlogin: r.canlogin === true,
+          replication: r.replication === true,
+          bypassrls: r.bypassrls === true,
+          passwordSet: passwordSet ? (passwordSet.get(str(r.rolname)) ?? false) : null,
+          validUntil: r.valid_until === null ? null : str(r.valid_until),
+          memberOf: Array.isArray(r.member_of) ? r.member_of.map(str).sort() : [],
+        }),
+      ),
+      passwordSet !== undefined,
+    );
     const local = o.filesOnThisHost ?? isLoopback(o.host);
     if (local && settings.data_directory) {
       const files: { path: string; kind: 'data_directory' | 'config' }[] = [
@@ -1176,7 +1200,7 @@ class PostgresCollector implements Collector {
     }
     // The bootstrap superuser is the owner of template0.
     const bootstrap = str((await q.query('SELECT pg_get_userbyid(10) AS rolname'))[0]?.rolname);
-    return securityVerdicts(o.name, this.options.thresholds as Thresholds, facts, bootstrap);
+    return [...securityVerdicts(o.name, this.options.thresholds as Thresholds, facts, bootstrap), inventory];
   }
 }
 

@@ -243,6 +243,27 @@ SELECT rolname, rolpassword IS NULL AS no_password, COALESCE(rolpassword LIKE 'm
  WHERE rolcanlogin AND (rolvaliduntil IS NULL OR rolvaliduntil > now())
  ORDER BY rolname`;
 
+/**
+ * The role inventory for account drift (collector/accounts): every role but the predefined pg_*
+ * ones, with its attributes and the roles it is a member of. pg_roles is readable by any role; its
+ * rolpassword is always masked, so whether a password is set comes from ROLE_PASSWORDS.
+ */
+export const ROLES = `
+SELECT r.rolname, r.rolsuper AS superuser, r.rolcreaterole AS createrole, r.rolcreatedb AS createdb,
+       r.rolcanlogin AS canlogin, r.rolreplication AS replication, r.rolbypassrls AS bypassrls,
+       CASE WHEN r.rolvaliduntil IS NULL THEN NULL
+            WHEN r.rolvaliduntil = 'infinity' THEN 'infinity'
+            ELSE to_char(r.rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') END AS valid_until,
+       COALESCE((SELECT array_agg(DISTINCT g.rolname::text ORDER BY g.rolname::text)
+                   FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                  WHERE m.member = r.oid), '{}'::text[]) AS member_of
+  FROM pg_roles r
+ WHERE r.rolname !~ '^pg_'
+ ORDER BY r.rolname`;
+
+/** Whether each role has a password; readable only with SELECT on pg_authid (see CAN_READ_AUTHID). */
+export const ROLE_PASSWORDS = `SELECT rolname, rolpassword IS NOT NULL AS password_set FROM pg_authid WHERE rolname !~ '^pg_'`;
+
 export const CAN_READ_AUTHID = `SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS allowed`;
 
 export interface VersionedQueries {
