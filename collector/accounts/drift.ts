@@ -5,6 +5,12 @@
  * `<host>:<account>`), stored by the collector's source so it reaches tickets like any other
  * failing check; approving writes the current state into the baseline, clears the drift and
  * records who approved it.
+ *
+ * PostgreSQL roles join the same inventory: the agent's postgres collector reports an
+ * `accounts.postgres` result per server (target: the server name) with each role's attributes.
+ * Each role becomes an entry named `postgres/<server>:<role>`, so its drift is
+ * `<host>:postgres/<server>:<role>` and it is approved through the same API by that name. A server
+ * whose roles were never approved waits for its first approval (one WARN) instead of drifting.
  */
 import { randomUUID } from 'node:crypto';
 import type { AccountEntry } from '../../probes/accounts/inventory.js';
@@ -14,17 +20,67 @@ import { probeDb } from '../store/probe-tables.js';
 import type { Store } from '../store/store.js';
 
 export const DRIFT_CHECK = 'accounts.drift';
+export const ROLES_CHECK = 'accounts.postgres';
 const FIELDS = ['uid', 'gid', 'home', 'shell', 'groups', 'sudo', 'keys'] as const;
+const ROLE_FIELDS = [
+  'superuser',
+  'createrole',
+  'createdb',
+  'canlogin',
+  'replication',
+  'bypassrls',
+  'passwordSet',
+  'validUntil',
+  'memberOf',
+] as const;
+
+/** A PostgreSQL role as the agent's postgres collector reports it (agent/collectors/postgres/checks.ts). */
+export interface PostgresRoleEntry {
+  kind: 'postgres';
+  /** `postgres/<server>:<rolname>`. */
+  name: string;
+  server: string;
+  rolname: string;
+  superuser: boolean;
+  createrole: boolean;
+  createdb: boolean;
+  canlogin: boolean;
+  replication: boolean;
+  bypassrls: boolean;
+  /** null: the monitoring role could not read pg_authid. */
+  passwordSet: boolean | null;
+  validUntil: string | null;
+  memberOf: string[];
+}
+
+export type InventoryEntry = AccountEntry | PostgresRoleEntry;
+
+function isRole(e: InventoryEntry): e is PostgresRoleEntry {
+  return (e as { kind?: string }).kind === 'postgres';
+}
+
+/** What is approved for the first time as a whole: the local accounts, or one server's roles. */
+function groupOf(e: InventoryEntry): string {
+  return isRole(e) ? `postgres/${e.server}` : 'local';
+}
 
 export interface AccountDrift {
   account: string;
   change: 'added' | 'removed' | 'changed';
   fields: string[];
-  before: AccountEntry | null;
-  after: AccountEntry | null;
+  before: InventoryEntry | null;
+  after: InventoryEntry | null;
 }
 
-export function diffAccounts(baseline: AccountEntry[], current: AccountEntry[]): AccountDrift[] {
+function changedFields(a: InventoryEntry, b: InventoryEntry): string[] {
+  if (isRole(a) !== isRole(b)) return ['kind'];
+  const fields: readonly string[] = isRole(a) ? ROLE_FIELDS : FIELDS;
+  const x = a as unknown as Record<string, unknown>;
+  const y = b as unknown as Record<string, unknown>;
+  return fields.filter((f) => JSON.stringify(x[f]) !== JSON.stringify(y[f]));
+}
+
+export function diffAccounts(baseline: InventoryEntry[], current: InventoryEntry[]): AccountDrift[] {
   const before = new Map(baseline.map((a) => [a.name, a]));
   const after = new Map(current.map((a) => [a.name, a]));
   const drift: AccountDrift[] = [];
@@ -34,7 +90,7 @@ export function diffAccounts(baseline: AccountEntry[], current: AccountEntry[]):
       drift.push({ account: name, change: 'added', fields: [], before: null, after: a });
       continue;
     }
-    const fields = FIELDS.filter((f) => JSON.stringify(a[f]) !== JSON.stringify(b[f]));
+    const fields = changedFields(a, b);
     if (fields.length > 0) drift.push({ account: name, change: 'changed', fields, before: b, after: a });
   }
   for (const [name, b] of before)
@@ -43,8 +99,61 @@ export function diffAccounts(baseline: AccountEntry[], current: AccountEntry[]):
   return drift.sort((x, y) => x.account.localeCompare(y.account));
 }
 
-/** The latest reported inventory of the host: from its agent, or from the collector's SSH path. */
+/** The latest reported roles of each PostgreSQL server the host's agent monitors. */
+async function latestRoles(
+  store: Store,
+  agentId: string,
+): Promise<{ roles: PostgresRoleEntry[]; observedAt: string } | undefined> {
+  const latest = await store.db
+    .selectFrom('check_results')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .where('agent_id', '=', agentId)
+    .where('check', '=', ROLES_CHECK)
+    .groupBy('target')
+    .execute();
+  if (latest.length === 0) return undefined;
+  const rows = await store.db
+    .selectFrom('check_results')
+    .select(['target', 'details', 'observed_at'])
+    .where('agent_id', '=', agentId)
+    .where(
+      'seq',
+      'in',
+      latest.map((r) => Number(r.seq)),
+    )
+    .execute();
+  const roles: PostgresRoleEntry[] = [];
+  let observedAt = '';
+  for (const row of rows) {
+    if (!row.details || !row.target) continue;
+    const details = JSON.parse(row.details) as {
+      evidence?: { roles?: Omit<PostgresRoleEntry, 'kind' | 'name' | 'server'>[] };
+    };
+    for (const r of details.evidence?.roles ?? [])
+      roles.push({ ...r, kind: 'postgres', name: `postgres/${row.target}:${r.rolname}`, server: row.target });
+    if (row.observed_at > observedAt) observedAt = row.observed_at;
+  }
+  return { roles, observedAt };
+}
+
+/**
+ * The latest reported inventory of the host: its local accounts (from its agent, or from the
+ * collector's SSH path) and the roles of the PostgreSQL servers its agent monitors.
+ */
 export async function latestInventory(
+  store: Store,
+  host: string,
+  sourceName: string,
+): Promise<{ accounts: InventoryEntry[]; observedAt: string } | undefined> {
+  const agent = await getAgentByName(store, host);
+  const local = await latestLocalAccounts(store, host, sourceName);
+  const roles = agent && agent.name !== sourceName ? await latestRoles(store, agent.id) : undefined;
+  if (!local && !roles) return undefined;
+  const observedAt = [local?.observedAt ?? '', roles?.observedAt ?? ''].sort().at(-1)!;
+  return { accounts: [...(local?.accounts ?? []), ...(roles?.roles ?? [])], observedAt };
+}
+
+async function latestLocalAccounts(
   store: Store,
   host: string,
   sourceName: string,
@@ -66,16 +175,39 @@ export async function latestInventory(
   return details.accounts ? { accounts: details.accounts, observedAt: row.observed_at } : undefined;
 }
 
-export async function readBaseline(store: Store, host: string): Promise<AccountEntry[]> {
+export async function readBaseline(store: Store, host: string): Promise<InventoryEntry[]> {
   const rows = await probeDb(store)
     .selectFrom('account_baselines')
     .select('snapshot')
     .where('host', '=', host)
     .execute();
-  return rows.map((r) => JSON.parse(r.snapshot) as AccountEntry);
+  return rows.map((r) => JSON.parse(r.snapshot) as InventoryEntry);
 }
 
 const CHANGE_ZH = { added: '新增', removed: '删除', changed: '变更' } as const;
+
+function kindZh(d: AccountDrift): string {
+  return isRole((d.after ?? d.before)!) ? '数据库角色' : '账户';
+}
+
+/**
+ * Splits a non-empty baseline's inventory: the groups (local accounts, one server's roles) with
+ * nothing approved yet wait for their first approval; the rest is compared.
+ */
+function pendingGroups(
+  baseline: InventoryEntry[],
+  inventory: InventoryEntry[],
+): { pending: Map<string, InventoryEntry[]>; current: InventoryEntry[] } {
+  const approved = new Set(baseline.map(groupOf));
+  const pending = new Map<string, InventoryEntry[]>();
+  const current: InventoryEntry[] = [];
+  for (const e of inventory) {
+    const g = groupOf(e);
+    if (approved.has(g)) current.push(e);
+    else pending.set(g, [...(pending.get(g) ?? []), e]);
+  }
+  return { pending, current };
+}
 
 /** The drift results of a host: one per account that drifted, and one OK per account that agrees. */
 export async function driftResults(
@@ -107,13 +239,14 @@ export async function driftResults(
       ],
     };
   }
-  const drift = diffAccounts(baseline, inventory.accounts);
+  const { pending, current } = pendingGroups(baseline, inventory.accounts);
+  const drift = diffAccounts(baseline, current);
   const drifted = new Set(drift.map((d) => d.account));
   const results: SourceResult[] = drift.map((d) => ({
     check: DRIFT_CHECK,
     target: `${host}:${d.account}`,
     status: 'CRIT',
-    summary: `主机 ${host} 的账户 ${d.account} 未经批准${CHANGE_ZH[d.change]}${d.fields.length > 0 ? `（${d.fields.join('、')}）` : ''}`,
+    summary: `主机 ${host} 的${kindZh(d)} ${d.account} 未经批准${CHANGE_ZH[d.change]}${d.fields.length > 0 ? `（${d.fields.join('、')}）` : ''}`,
     details: {
       host,
       account: d.account,
@@ -130,17 +263,46 @@ export async function driftResults(
         check: DRIFT_CHECK,
         target: `${host}:${a.name}`,
         status: 'OK',
-        summary: `主机 ${host} 的账户 ${a.name} 与批准基线一致`,
+        summary: `主机 ${host} 的${isRole(a) ? '数据库角色' : '账户'} ${a.name} 与批准基线一致`,
       });
   }
+  // An approved removal leaves no baseline entry: its drift result is cleared here, or it would
+  // stay the latest (CRIT) result of that target.
+  const present = new Set([...baseline, ...inventory.accounts].map((a) => a.name));
+  const removed = await probeDb(store)
+    .selectFrom('account_approvals')
+    .select('account')
+    .distinct()
+    .where('host', '=', host)
+    .where('change', '=', 'removed')
+    .execute();
+  for (const { account } of removed) {
+    if (!present.has(account) && !drifted.has(account))
+      results.push({
+        check: DRIFT_CHECK,
+        target: `${host}:${account}`,
+        status: 'OK',
+        summary: `主机 ${host} 的 ${account} 已经批准删除`,
+      });
+  }
+  for (const [group, entries] of pending)
+    results.push({
+      check: DRIFT_CHECK,
+      target: `${host}:${group}`,
+      status: 'WARN',
+      summary: `主机 ${host} 的 ${group} 尚无经批准的基线（${entries.length} 个${group === 'local' ? '账户' : '角色'}待首次批准）`,
+      details: { accounts: entries.map((a) => a.name) },
+    });
   results.push({
     check: DRIFT_CHECK,
     target: host,
-    status: drift.length > 0 ? 'CRIT' : 'OK',
+    status: drift.length > 0 ? 'CRIT' : pending.size > 0 ? 'WARN' : 'OK',
     summary:
       drift.length > 0
         ? `主机 ${host} 有 ${drift.length} 个账户变更未经批准`
-        : `主机 ${host} 的账户与批准基线一致`,
+        : pending.size > 0
+          ? `主机 ${host} 有 ${[...pending.keys()].join('、')} 待首次批准`
+          : `主机 ${host} 的账户与批准基线一致`,
   });
   return { results, drift };
 }
@@ -159,13 +321,16 @@ export async function approveAccounts(
   const inventory = await latestInventory(store, host, sourceName);
   if (!inventory) throw new Error(`主机 ${host} 尚未上报账户清单，无法批准`);
   const baseline = await readBaseline(store, host);
-  const initial = baseline.length === 0;
-  const drift = initial
-    ? inventory.accounts.map(
-        (a): AccountDrift => ({ account: a.name, change: 'added', fields: [], before: null, after: a }),
-      )
-    : diffAccounts(baseline, inventory.accounts);
+  const { pending, current } = pendingGroups(baseline, inventory.accounts);
+  const firstTime = new Set([...pending.values()].flat().map((a) => a.name));
+  const drift = [
+    ...diffAccounts(baseline, current),
+    ...[...pending.values()]
+      .flat()
+      .map((a): AccountDrift => ({ account: a.name, change: 'added', fields: [], before: null, after: a })),
+  ];
   const chosen = options.accounts ? drift.filter((d) => options.accounts!.includes(d.account)) : drift;
+  const changeOf = (d: AccountDrift) => (firstTime.has(d.account) ? 'initial' : d.change);
   const at = new Date(options.now).toISOString();
   const db = probeDb(store);
   await db.transaction().execute(async (trx) => {
@@ -203,7 +368,7 @@ export async function approveAccounts(
           id: randomUUID(),
           host,
           account: d.account,
-          change: initial ? 'initial' : d.change,
+          change: changeOf(d),
           snapshot: d.after ? JSON.stringify(d.after) : null,
           approved_by: approver,
           approved_at: at,
@@ -212,7 +377,7 @@ export async function approveAccounts(
         .execute();
     }
   });
-  return { approved: chosen.map((d) => ({ account: d.account, change: initial ? 'initial' : d.change })) };
+  return { approved: chosen.map((d) => ({ account: d.account, change: changeOf(d) })) };
 }
 
 export async function listApprovals(store: Store, host: string) {
