@@ -5,7 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Kit, ticketKit } from '../../collector/tickets/test-kit.js';
-import { displayWidth, renderTable } from './ticket.js';
+import { displayWidth } from '../../lib/text-width.js';
+import { renderTable } from './ticket.js';
 
 function creditops(
   args: string[],

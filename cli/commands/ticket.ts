@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { displayWidth } from '../../lib/text-width.js';
 
 interface Connection {
   url: string;
@@ -95,26 +96,6 @@ async function call(
       `${method} ${path}: HTTP ${res.status} ${String(json.error ?? '')}: ${String(json.message ?? text)}`,
     );
   return json;
-}
-
-/** Display width: CJK and other wide characters take two columns. */
-export function displayWidth(text: string): number {
-  let w = 0;
-  for (const ch of text) {
-    const cp = ch.codePointAt(0)!;
-    w +=
-      (cp >= 0x1100 && cp <= 0x115f) ||
-      (cp >= 0x2e80 && cp <= 0xa4cf) ||
-      (cp >= 0xac00 && cp <= 0xd7a3) ||
-      (cp >= 0xf900 && cp <= 0xfaff) ||
-      (cp >= 0xfe30 && cp <= 0xfe4f) ||
-      (cp >= 0xff00 && cp <= 0xff60) ||
-      (cp >= 0xffe0 && cp <= 0xffe6) ||
-      (cp >= 0x20000 && cp <= 0x3fffd)
-        ? 2
-        : 1;
-  }
-  return w;
 }
 
 export function renderTable(header: string[], rows: string[][]): string {

@@ -1,28 +1,11 @@
 /** A readable Chinese table of an inspection report for the terminal. */
+
+import { displayWidth } from '../../lib/text-width.js';
 import type { CheckStatus } from '../../probes/types.js';
 import type { InspectionCheck } from './report.js';
 
 const STATUS_ZH: Record<CheckStatus, string> = { OK: '正常', WARN: '警告', CRIT: '严重', UNKNOWN: '未知' };
 const ORDER: Record<CheckStatus, number> = { CRIT: 0, WARN: 1, UNKNOWN: 2, OK: 3 };
-
-/** Terminal columns a string takes: East Asian wide and full-width characters take two. */
-export function displayWidth(text: string): number {
-  let width = 0;
-  for (const ch of text) {
-    const cp = ch.codePointAt(0)!;
-    width +=
-      (cp >= 0x1100 && cp <= 0x115f) ||
-      (cp >= 0x2e80 && cp <= 0xa4cf) ||
-      (cp >= 0xac00 && cp <= 0xd7a3) ||
-      (cp >= 0xf900 && cp <= 0xfaff) ||
-      (cp >= 0xfe30 && cp <= 0xfe4f) ||
-      (cp >= 0xff00 && cp <= 0xff60) ||
-      (cp >= 0xffe0 && cp <= 0xffe6)
-        ? 2
-        : 1;
-  }
-  return width;
-}
 
 function padCell(text: string, width: number): string {
   let out = '';

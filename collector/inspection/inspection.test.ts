@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { displayWidth } from '../../lib/text-width.js';
 import { buildApp } from '../app.js';
 import { type CollectorConfig, loadCollectorConfig } from '../config.js';
 import { enrollAgent } from '../store/agents.js';
 import { openStore, type Store } from '../store/store.js';
 import { addUser } from '../store/users.js';
 import { payload } from '../test-helper.js';
-import { displayWidth, renderReport } from './format.js';
+import { renderReport } from './format.js';
 import { nextDailyRun } from './schedule.js';
 
 const ROOT = join(import.meta.dirname, '../..');
