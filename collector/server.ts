@@ -1,4 +1,5 @@
 /** Runs the collector: opens the store, builds the app and listens. */
+import { existsSync } from 'node:fs';
 import pino from 'pino';
 import { buildApp } from './app.js';
 import type { CollectorConfig } from './config.js';
@@ -42,6 +43,12 @@ export async function startCollector(
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const url = config.collector.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
   log.info({ url, dataDir: config.collector.dataDir, store: store.location }, 'collector listening');
+  if (!existsSync(config.collector.alertmanagerTokenFile)) {
+    log.warn(
+      { file: config.collector.alertmanagerTokenFile },
+      'no Alertmanager webhook token file: alerts will be refused until it exists (deploy/run.sh creates one)',
+    );
+  }
   return {
     url,
     async close() {

@@ -31,16 +31,26 @@ export default async function alertmanagerRoutes(app: FastifyInstance): Promise<
     try {
       expected = (await readFile(file, 'utf8')).trim();
     } catch (error) {
-      request.log.error({ err: error, file }, 'alertmanager webhook token file unreadable');
+      request.log.error(
+        { file, error: (error as Error).message },
+        'alertmanager webhook token file unreadable: create it (deploy/run.sh does) with the token Alertmanager sends',
+      );
+      // The path stays in the log: callers are not authenticated yet.
       return sendError(
         reply,
         503,
         'webhook_token_missing',
-        `the collector cannot read its webhook token file ${file} (collector.alertmanagerTokenFile); create it (deploy/run.sh does) with the token Alertmanager sends`,
+        'the collector has no webhook token configured (collector.alertmanagerTokenFile); see its log',
       );
     }
     if (expected === '') {
-      return sendError(reply, 503, 'webhook_token_missing', `the webhook token file ${file} is empty`);
+      request.log.error({ file }, 'alertmanager webhook token file is empty');
+      return sendError(
+        reply,
+        503,
+        'webhook_token_missing',
+        'the collector has no webhook token configured (collector.alertmanagerTokenFile); see its log',
+      );
     }
     const bearer = readBearerToken(request.headers.authorization);
     if (!bearer.ok) {
@@ -54,7 +64,12 @@ export default async function alertmanagerRoutes(app: FastifyInstance): Promise<
     }
     if (!sameSecret(bearer.token, expected)) {
       reply.header('www-authenticate', 'Bearer realm="creditops-alertmanager", error="invalid_token"');
-      return sendError(reply, 401, 'unknown_token', `the bearer token does not match ${file}`);
+      return sendError(
+        reply,
+        401,
+        'unknown_token',
+        'the bearer token does not match the one in collector.alertmanagerTokenFile',
+      );
     }
   });
 

@@ -23,6 +23,16 @@ describe('ticket API and roles', () => {
     expect((await k.api('GET', '/api/v1/tickets', k.tokens.viewer)).json()).toEqual({ tickets: [] });
   });
 
+  it('refuses a received time in the future', async () => {
+    const future = await k.api('POST', '/api/v1/tickets', k.tokens.engineer, {
+      kind: 'objection',
+      title: '书面异议',
+      receivedAt: '2099-01-01T00:00:00Z',
+    });
+    expect(future.statusCode).toBe(400);
+    expect(future.json().error).toBe('received_in_future');
+  });
+
   it('open → acknowledged → resolved → closed → reopened, with a timeline, comments and an assignee', async () => {
     const opened = await k.api('POST', '/api/v1/tickets', k.tokens.engineer, {
       kind: 'fault',

@@ -139,6 +139,15 @@ export default async function ticketRoutes(app: FastifyInstance): Promise<void> 
     { schema: { body: OpenBody } },
     async (request, reply) => {
       const b = request.body;
+      // A complaint can be logged after the fact, never before it arrived.
+      if (b.receivedAt && Date.parse(b.receivedAt) > app.collector.now() + 60_000) {
+        return sendError(
+          reply,
+          400,
+          'received_in_future',
+          `receivedAt ${b.receivedAt} is in the future; give the time the request or fault was received`,
+        );
+      }
       const ticket = await service.open({
         kind: b.kind as TicketKind,
         severity: (b.severity ?? 'P3') as Severity,
