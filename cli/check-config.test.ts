@@ -128,6 +128,26 @@ describe('collector configuration errors', () => {
   });
 });
 
+describe('collector probe targets', () => {
+  it('checks regular expressions, methods and ports the way the probes need them', () => {
+    const text = [
+      'collector:',
+      '  probes:',
+      '    targets:',
+      '      - probe: endpoint.http',
+      '        options: { url: "https://x.test/", mustMatch: ["(unclosed"], method: FETCH }',
+      '      - probe: endpoint.tcp',
+      '        options: { target: "127.0.0.1:99999" }',
+      '',
+    ].join('\n');
+    expect(problems(parseCollectorConfig, text)).toEqual([
+      'f.yaml:5:56 collector.probes.targets.0.options.mustMatch.0: not a valid regular expression (got "(unclosed")',
+      'f.yaml:5:78 collector.probes.targets.0.options.method: must be one of "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH" (got "FETCH")',
+      'f.yaml:7:28 collector.probes.targets.1.options.target: has the wrong form (got "127.0.0.1:99999"); expected host:port with a port from 0 to 65535, e.g. credit.example.gov.cn:443',
+    ]);
+  });
+});
+
 describe('creditops check-config', () => {
   const cli = (args: string[]) =>
     run(process.execPath, [

@@ -10,6 +10,8 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { Type } from '@sinclair/typebox';
+import { StringEnum } from '../../lib/config-file.js';
+import { RegexString } from '../../lib/formats.js';
 import type { MetricRegistry } from '../../lib/metrics.js';
 import type { ProbeDescriptor, ProbeResult } from '../types.js';
 import { inspectTls, parseAnchors, type TlsFacts, writeTlsMetrics } from './certificates.js';
@@ -249,16 +251,16 @@ export const httpEndpoint: ProbeDescriptor<HttpProbeOptions> = {
   clause: 'GB/T 22239-2019 8.1.4.4',
   options: Type.Object({
     url: Type.String({ pattern: '^https?://\\S+$' }),
-    method: Type.String({ default: 'GET' }),
+    method: StringEnum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'], { default: 'GET' }),
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
     /** Statuses that count as up; 2xx when empty. @defaultValue [] */
     validStatusCodes: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { default: [] }),
     followRedirects: Type.Boolean({ default: true }),
     maxRedirects: Type.Integer({ minimum: 0, maximum: 50, default: 10 }),
     /** Regular expressions the body must match. */
-    mustMatch: Type.Array(Type.String(), { default: [] }),
+    mustMatch: Type.Array(RegexString(), { default: [] }),
     /** Regular expressions the body must not match. */
-    mustNotMatch: Type.Array(Type.String(), { default: [] }),
+    mustNotMatch: Type.Array(RegexString(), { default: [] }),
     timeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 120, default: 10 }),
     insecureSkipVerify: Type.Boolean({ default: false }),
     ...TlsClientOptions,

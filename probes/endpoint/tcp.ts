@@ -11,7 +11,12 @@ export const tcpConnect: ProbeDescriptor<{ target: string; timeoutSeconds?: numb
   remediation:
     '检查服务进程是否运行、是否监听在正确的地址与端口，以及防火墙与安全组是否放行监控中心的来源地址。',
   options: Type.Object({
-    target: Type.String({ pattern: '^[^\\s:]+:\\d+$|^\\[[0-9a-fA-F:]+\\]:\\d+$' }),
+    target: Type.String({
+      // Ports 0–65535 spelled out, so a port out of range is caught by check-config.
+      pattern:
+        '^([^\\s:]+|\\[[0-9a-fA-F:]+\\]):([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$',
+      description: 'host:port with a port from 0 to 65535, e.g. credit.example.gov.cn:443',
+    }),
     timeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 120, default: 5 }),
   }),
   run({ options }) {

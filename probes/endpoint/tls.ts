@@ -102,7 +102,12 @@ export const tlsCertificate: ProbeDescriptor<TlsProbeOptions> = {
     '在证书到期前续期并部署完整的证书链（叶子证书 + 中间证书），确认服务按 SNI 返回正确的证书；过期证书须立即更换。',
   clause: 'GB/T 22239-2019 8.1.2.2（通信传输）',
   options: Type.Object({
-    target: Type.String({ pattern: '^[^\\s:]+:\\d+$|^\\[[0-9a-fA-F:]+\\]:\\d+$' }),
+    target: Type.String({
+      // Ports 0–65535 spelled out, so a port out of range is caught by check-config.
+      pattern:
+        '^([^\\s:]+|\\[[0-9a-fA-F:]+\\]):([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$',
+      description: 'host:port with a port from 0 to 65535, e.g. credit.example.gov.cn:443',
+    }),
     timeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 120, default: 10 }),
     ...TlsClientOptions,
   }),
