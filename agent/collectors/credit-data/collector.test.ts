@@ -19,6 +19,7 @@ import {
   generate,
   loadInto,
 } from '../../../examples/credit-db/generate.js';
+import { WorkingDayCalendar } from '../../../lib/calendar/index.js';
 import { hasServer, type PgServer, startPostgres } from '../../../test/helpers/postgres.js';
 import { parseAgentConfig } from '../../config.js';
 import { capturedLog, collectOnce, type RunResult } from '../postgres/test-kit.js';
@@ -281,13 +282,70 @@ describe("the previous month's circular", () => {
         expect(line.submitted).toBe(per.reduce((sum, d) => sum + d.recordsMonth, 0));
         expect(line.valid).toBe(per.reduce((sum, d) => sum + d.valid, 0));
       }
-      // Nothing arrived in December yet: no circular for it.
-      expect(result.verdicts.some((x) => x.check === 'data.circular' && x.target === '2026-12')).toBe(false);
-      // Read again only after previousMonthCircularEverySeconds.
+      // Reported again only after previousMonthCircularEverySeconds.
       const again = await collectOnce(collector, log, { now: () => Date.parse('2026-12-03T02:05:00Z') });
-      expect(again.verdicts.some((x) => x.check === 'data.circular')).toBe(false);
+      expect(again.verdicts.some((x) => x.check === 'data.circular' && x.target === '2026-11')).toBe(false);
     } finally {
       await collector.close();
+    }
+  });
+});
+
+describe('across the month boundary', () => {
+  const datasets: DatasetName[] = ['license', 'penalty'];
+  // 2026-12-03 10:00 in Shanghai: November's unpublished records are all long overdue, and
+  // nothing has arrived in December yet.
+  const now = Date.parse('2026-12-03T02:00:00Z');
+  let first: RunResult;
+  let later: RunResult;
+  beforeAll(async () => {
+    const { log } = capturedLog();
+    const collector = new CreditDataCollector(exampleOptions(), log);
+    try {
+      first = await collectOnce(collector, log, { now: () => now });
+      // Between two readings of the previous month's circular: still judged.
+      later = await collectOnce(collector, log, { now: () => now + 300_000 });
+    } finally {
+      await collector.close();
+    }
+  }, 60_000);
+
+  it.each(datasets)(
+    "%s: the previous month's overdue records keep data.timeliness from clearing",
+    async (ds) => {
+      const calendar = new WorkingDayCalendar({ timeZone: 'Asia/Shanghai' });
+      // Counted here from the rows and the calendar: November's unpublished records, 7 working days past.
+      const rows = await server.query<{ decision_date: string }>(
+        `SELECT decision_date::text AS decision_date FROM ${ds}_record
+       WHERE published_at IS NULL AND decision_date <= '2026-11-30'
+         AND received_at >= '2026-10-31T16:00:00Z' AND received_at < '2026-11-30T16:00:00Z'`,
+        [],
+        'credit',
+      );
+      const overdue = rows.filter((r) => calendar.workingDaysBetween(r.decision_date, '2026-12-03').days > 7);
+      expect(overdue.length).toBeGreaterThan(0);
+      for (const result of [first, later]) {
+        const v = verdict(result, 'data.timeliness', ds);
+        expect(v.status).toBe('WARN');
+        expect(v.details?.overdue).toBe(overdue.length);
+        expect(v.details?.since).toBe('2026-11');
+        expect(v.summary).toContain(`未公示 ${overdue.length} 条`);
+        expect(verdict(result, 'data.quality', ds).status).not.toBe('UNKNOWN');
+      }
+    },
+  );
+
+  it("reports the current month's circular with every department at zero before anything arrives", () => {
+    for (const result of [first, later]) {
+      const v = verdict(result, 'data.circular', '2026-12');
+      const lines = (
+        v.details as {
+          departments: { submitted: number; timelyBase: number; onTime: number; valid: number }[];
+        }
+      ).departments;
+      expect(lines).toHaveLength(40);
+      for (const line of lines)
+        expect(line).toMatchObject({ submitted: 0, timelyBase: 0, onTime: 0, valid: 0 });
     }
   });
 });

@@ -81,8 +81,12 @@ export interface Clock {
   today: string;
   month: string;
   params: Record<string, string>;
-  /** Set while the previous month's circular is still recomputed (early in the month). */
-  previous?: { month: string; params: Record<string, string> };
+  /**
+   * Set early in the month (until previousMonthCircularUntilDay): the previous month's records are
+   * read too, so its overdue records keep counting in data.timeliness and data.quality. `circular`
+   * false: judged, but its circular not reported this cycle (previousMonthCircularEverySeconds).
+   */
+  previous?: { month: string; params: Record<string, string>; circular?: boolean };
 }
 
 /** The same clock, with the previous month's records window added. */
@@ -228,6 +232,34 @@ function addToCircular(
   }
 }
 
+/** Adds the previous month's figures to this month's, per department: what the verdicts judge. */
+function mergeFigures(
+  a: Map<string, RecordFigures>,
+  b: Map<string, RecordFigures>,
+): Map<string, RecordFigures> {
+  const out = new Map<string, RecordFigures>();
+  for (const [dept, f] of [...a, ...b]) {
+    const m = out.get(dept);
+    if (!m) {
+      out.set(dept, { ...f, invalid: { ...f.invalid }, overdueSamples: [...f.overdueSamples] });
+      continue;
+    }
+    m.submitted += f.submitted;
+    m.valid += f.valid;
+    m.pilot += f.pilot;
+    for (const r of INVALID_REASONS) m.invalid[r] += f.invalid[r];
+    m.mandatoryPresent += f.mandatoryPresent;
+    m.mandatoryRequired += f.mandatoryRequired;
+    m.timelyBase += f.timelyBase;
+    m.onTime += f.onTime;
+    m.overdue += f.overdue;
+    m.maxLagWorkingDays = Math.max(m.maxLagWorkingDays, f.maxLagWorkingDays);
+    m.overdueSamples = [...m.overdueSamples, ...f.overdueSamples].slice(0, 5);
+    m.undetermined += f.undetermined;
+  }
+  return out;
+}
+
 function ratio(a: number, b: number): number | undefined {
   return b > 0 ? a / b : undefined;
 }
@@ -345,13 +377,13 @@ export class CreditDataCollector implements Collector {
     if (!this.session || this.options.datasets.length === 0) return;
     let clock = clockAt(ctx.now(), this.calendar, this.options.reconciliationLookbackDays);
     const until = this.options.previousMonthCircularUntilDay;
-    if (
-      until > 0 &&
-      Number(clock.today.slice(8, 10)) <= until &&
-      clock.now - this.previousMonthAt >= this.options.previousMonthCircularEverySeconds * 1000
-    ) {
+    if (until > 0 && Number(clock.today.slice(8, 10)) <= until) {
+      // Read every cycle: the previous month's overdue records still count in the verdicts.
       clock = withPreviousMonth(clock, this.calendar);
-      this.previousMonthAt = clock.now;
+      const circular =
+        clock.now - this.previousMonthAt >= this.options.previousMonthCircularEverySeconds * 1000;
+      if (circular) this.previousMonthAt = clock.now;
+      clock.previous!.circular = circular;
     }
     const { departments, outcomes } = await this.query(clock);
     this.write(ctx, clock, departments, outcomes);
@@ -446,6 +478,20 @@ export class CreditDataCollector implements Collector {
       'Departments beyond maxDepartments whose figures have no series of their own.',
     );
     const circular = new Map<string, CircularLine>();
+    let recordsRead = false;
+    const previousFigures = (outcome: DatasetOutcome): Map<string, RecordFigures> | undefined => {
+      const rows = outcome.previousRecords?.rows;
+      if (!clock.previous || !rows) return undefined;
+      return evaluateRecords(rows, {
+        mandatoryColumns: outcome.dataset.mandatoryColumns,
+        pilotCodes: new Set(o.pilotCodes),
+        publicationWorkingDays: o.publicationWorkingDays,
+        fineMarker: o.fineMarker,
+        calendar: this.calendar,
+        today: clock.today,
+        latestDecisionDate: lastDayOf(clock.previous.month),
+      });
+    };
 
     for (const outcome of outcomes) {
       const ds = outcome.dataset;
@@ -504,8 +550,20 @@ export class CreditDataCollector implements Collector {
             calendar: this.calendar,
             today: clock.today,
           });
-          this.records(reg, ds, figures, allow, labelsOf, nameOf, ctx);
+          const previous = previousFigures(outcome);
+          const judged = previous
+            ? { figures: mergeFigures(figures, previous), since: clock.previous!.month }
+            : undefined;
+          // Without the previous month's records its overdue ones cannot be counted: not judged.
+          const judge = !clock.previous || previous !== undefined;
+          this.records(reg, ds, figures, allow, labelsOf, nameOf, ctx, judged, judge);
           addToCircular(circular, figures, nameOf);
+          recordsRead = true;
+          if (!judge) {
+            const e = `${clock.previous!.month}：${outcome.previousRecords?.error ?? 'no result'}`;
+            unknown('data.timeliness', 'records', e);
+            unknown('data.quality', 'records', e);
+          }
         }
       }
 
@@ -596,24 +654,20 @@ export class CreditDataCollector implements Collector {
 
     // --- the month's circular (月度通报): figures pushed as details of a check result ---
     const withRecords = outcomes.filter((x) => x.dataset.records).map((x) => x.dataset.name);
-    this.reportCircular(ctx, clock.month, clock.params.now!, circular, departments, withRecords);
-    if (clock.previous) {
+    // Reported when a records query answered, even with no rows yet: every department at zero.
+    if (recordsRead)
+      this.reportCircular(ctx, clock.month, clock.params.now!, circular, departments, withRecords);
+    if (clock.previous && clock.previous.circular !== false) {
       const previous = new Map<string, CircularLine>();
+      let previousRead = false;
       for (const outcome of outcomes) {
-        const rows = outcome.previousRecords?.rows;
-        if (!rows) continue;
-        const figures = evaluateRecords(rows, {
-          mandatoryColumns: outcome.dataset.mandatoryColumns,
-          pilotCodes: new Set(o.pilotCodes),
-          publicationWorkingDays: o.publicationWorkingDays,
-          fineMarker: o.fineMarker,
-          calendar: this.calendar,
-          today: clock.today,
-          latestDecisionDate: lastDayOf(clock.previous.month),
-        });
+        const figures = previousFigures(outcome);
+        if (!figures) continue;
         addToCircular(previous, figures, nameOf);
+        previousRead = true;
       }
-      this.reportCircular(ctx, clock.previous.month, clock.params.now!, previous, departments, withRecords);
+      if (previousRead)
+        this.reportCircular(ctx, clock.previous.month, clock.params.now!, previous, departments, withRecords);
     }
   }
 
@@ -625,7 +679,6 @@ export class CreditDataCollector implements Collector {
     departments: Department[],
     datasets: string[],
   ): void {
-    if (circular.size === 0) return;
     // A department that sent nothing this month belongs in the circular too, at the bottom.
     for (const d of departments) {
       if (!circular.has(d.code))
@@ -718,6 +771,9 @@ export class CreditDataCollector implements Collector {
     labelsOf: (d: string) => Record<string, string>,
     nameOf: (d: string) => string,
     ctx: Pick<CollectContext, 'report'>,
+    /** What the verdicts judge when it is more than this month: this and the previous month. */
+    judged?: { figures: Map<string, RecordFigures>; since: string },
+    judge = true,
   ): void {
     const o = this.options;
     const submitted = reg.gauge(
@@ -757,7 +813,8 @@ export class CreditDataCollector implements Collector {
     const poor: string[] = [];
     let totalOverdue = 0;
     const samples: string[] = [];
-    for (const [dept, f] of [...figures].sort(([a], [b]) => a.localeCompare(b))) {
+    // Verdicts: this month, plus the previous month early in the month (its overdue records still count).
+    for (const [dept, f] of [...(judged?.figures ?? figures)].sort(([a], [b]) => a.localeCompare(b))) {
       const onTimeRatio = ratio(f.onTime, f.timelyBase);
       const validRatio = ratio(f.valid, f.submitted)!;
       const completeRatio = ratio(f.mandatoryPresent, f.mandatoryRequired) ?? 1;
@@ -769,6 +826,12 @@ export class CreditDataCollector implements Collector {
         );
       if (validRatio < o.validRateTarget || completeRatio < o.completenessTarget)
         poor.push(`${nameOf(dept)}（有效率 ${pct(validRatio)}，完整率 ${pct(completeRatio)}）`);
+    }
+    // Metrics: this month's records only.
+    for (const [dept, f] of [...figures].sort(([a], [b]) => a.localeCompare(b))) {
+      const onTimeRatio = ratio(f.onTime, f.timelyBase);
+      const validRatio = ratio(f.valid, f.submitted)!;
+      const completeRatio = ratio(f.mandatoryPresent, f.mandatoryRequired) ?? 1;
       if (!allow(dept)) continue;
       const labels = labelsOf(dept);
       submitted.set(labels, f.submitted);
@@ -781,15 +844,22 @@ export class CreditDataCollector implements Collector {
       undetermined.set(labels, f.undetermined);
       for (const reason of INVALID_REASONS) invalid.set({ ...labels, reason }, f.invalid[reason]);
     }
+    if (!judge) return;
+    const scope = judged ? `（${judged.since} 起）` : '';
     ctx.report({
       check: 'data.timeliness',
       target: ds.name,
       status: late.length > 0 ? 'WARN' : 'OK',
       summary:
         late.length > 0
-          ? `${ds.title}：双公示超过 ${o.publicationWorkingDays} 个工作日未公示 ${totalOverdue} 条，${late.length} 个部门按时率未达 ${pct(o.onTimeTarget)} 或有逾期：${listNames(late)}`
+          ? `${ds.title}${scope}：双公示超过 ${o.publicationWorkingDays} 个工作日未公示 ${totalOverdue} 条，${late.length} 个部门按时率未达 ${pct(o.onTimeTarget)} 或有逾期：${listNames(late)}`
           : `${ds.title}：双公示均在 ${o.publicationWorkingDays} 个工作日内公示`,
-      details: { overdue: totalOverdue, overdueSamples: samples, departments: late.length },
+      details: {
+        overdue: totalOverdue,
+        overdueSamples: samples,
+        departments: late.length,
+        ...(judged ? { since: judged.since } : {}),
+      },
     });
     ctx.report({
       check: 'data.quality',
@@ -797,7 +867,7 @@ export class CreditDataCollector implements Collector {
       status: poor.length > 0 ? 'WARN' : 'OK',
       summary:
         poor.length > 0
-          ? `${ds.title}：${poor.length} 个部门数据有效率或完整率低于 ${pct(o.validRateTarget)}：${listNames(poor)}`
+          ? `${ds.title}${scope}：${poor.length} 个部门数据有效率或完整率低于 ${pct(o.validRateTarget)}：${listNames(poor)}`
           : `${ds.title}：各部门数据有效率和完整率均达标`,
       details: { departments: poor.length },
     });

@@ -95,12 +95,12 @@ export const CreditDataOptionsSchema = Type.Object({
     maximum: 28,
     default: 10,
     description:
-      "Until this day of the month the previous month's circular is recomputed too (departments submit by the 10th; late publications and overdue records settle); 0: never.",
+      "Until this day of the month the previous month's records are read too, every cycle: its overdue 双公示 records and quality still count in data.timeliness and data.quality, and its circular is recomputed (departments submit by the 10th; late publications and overdue records settle); 0: never.",
   }),
   previousMonthCircularEverySeconds: Type.Number({
     minimum: 0,
     default: 3600,
-    description: "How often the previous month's records are read again during that time.",
+    description: "How often the previous month's circular is reported again during that time.",
   }),
   portalSearch: Type.Optional(
     Type.Object(
