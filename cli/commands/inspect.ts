@@ -4,6 +4,8 @@
  * `--all`, it uses the collector's store and configuration (agents' reports, SSH hosts) and
  * stores each report, showing progress on stderr.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import pino from 'pino';
 import { loadCollectorConfig } from '../../collector/config.js';
@@ -35,15 +37,20 @@ export function inspectCommand(): Command {
     .option('--json', 'print the reports as JSON')
     .action(async (hosts: string[], opts: Options) => {
       if (hosts.length === 0 && !opts.all) {
+        // A tree that is not there would pass every "no such file" check: refuse it.
+        if (opts.root && !existsSync(join(opts.root, 'etc', 'passwd'))) {
+          throw new Error(`--root ${opts.root} is not a root file system (no etc/passwd in it)`);
+        }
         const host = new LocalHost(opts.root ? { root: opts.root } : {});
         const checks = await inspectHost(host, {
           now: Date.now,
           onProgress: (done, total, check) => {
-            if (process.stderr.isTTY || check)
-              process.stderr.write(`\r巡检中 ${done}/${total} ${check}\u001b[K`);
+            // A terminal gets one line rewritten in place; a pipe or a log gets plain lines.
+            if (process.stderr.isTTY) process.stderr.write(`\r巡检中 ${done}/${total} ${check}\u001b[K`);
+            else if (!opts.json && check) process.stderr.write(`巡检中 ${done}/${total} ${check}\n`);
           },
         });
-        process.stderr.write('\r\u001b[K');
+        if (process.stderr.isTTY) process.stderr.write('\r\u001b[K');
         const day = localDay(Date.now(), 480);
         const { summary, status } = summarise(checks);
         process.stdout.write(
@@ -82,7 +89,12 @@ export function inspectCommand(): Command {
               : `${renderReport(r.host, r.day, r.summary, r.checks)}\n\n`,
           );
         }
-        process.exitCode = reports.some((r) => r.status === 'CRIT') ? 2 : 0;
+        // A host name nobody knows comes back as UNKNOWN: a typo must not look like success.
+        process.exitCode = reports.some((r) => r.status === 'CRIT')
+          ? 2
+          : reports.some((r) => r.status !== 'OK')
+            ? 1
+            : 0;
       } finally {
         await store.close();
       }
