@@ -78,8 +78,14 @@ describe('deploy/alertmanager.yml', () => {
     let daemon: ChildProcess | undefined;
     let log = '';
     const webhook = createServer();
-    afterAll(() => {
-      daemon?.kill();
+    afterAll(async () => {
+      // Wait for Alertmanager to exit: it writes its data directory while shutting down, and
+      // removing the directory under it fails with ENOTEMPTY.
+      if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
+        const exited = new Promise((resolve) => daemon!.once('exit', resolve));
+        daemon.kill();
+        await exited;
+      }
       webhook.close();
       rmSync(work, { recursive: true, force: true });
     });
