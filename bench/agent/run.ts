@@ -10,14 +10,14 @@
  *   npm run bench:agent -- [--rounds 5] [--cycles 40]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../test/helpers/processes.js';
+import { cpuSeconds, median, peakRssBytes } from '../process-usage.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLK_TCK = 100;
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,51 +26,6 @@ function arg(name: string, fallback: number): number {
 
 const ROUNDS = arg('rounds', 5);
 const CYCLES = arg('cycles', 100);
-
-function ownCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-function childPids(pid: number): number[] {
-  const children: number[] = [];
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-    if (text) children.push(...text.split(' ').map(Number));
-  }
-  return children;
-}
-
-/** CPU time of a process and its living descendants (the agent's statfs helper counts too). */
-function cpuSeconds(pid: number): number {
-  let total = ownCpuSeconds(pid);
-  for (const child of childPids(pid)) total += cpuSeconds(child);
-  return total;
-}
-
-function peakRssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const line = status.split('\n').find((l) => l.startsWith('VmHWM:'));
-  return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 class AgentSide {
   private readonly child: ChildProcess;

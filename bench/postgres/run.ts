@@ -17,9 +17,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../../test/helpers/postgres.js';
 import { freePort } from '../../test/helpers/processes.js';
+import { cpuSeconds, median, peakRssBytes } from '../process-usage.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLK_TCK = 100;
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,25 +29,6 @@ const ROUNDS = arg('rounds', 5);
 const SCRAPES = arg('scrapes', 50);
 /** 20 is the agent's default; 0 leaves out table statistics, which postgres_exporter 0.11 does not export. */
 const LARGEST_TABLES = arg('largest-tables', 20);
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-
-function peakRssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmHWM:'));
-  return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 async function main(): Promise<void> {
   const server = await startPostgres({ major: 15 });
