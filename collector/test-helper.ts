@@ -11,6 +11,7 @@ import pino from 'pino';
 import type { PushPayload, WireFamily } from '../lib/wire/push.js';
 import { buildApp } from './app.js';
 import { type CollectorConfig, loadCollectorConfig } from './config.js';
+import type { ProbingOptions } from './probes/plugin.js';
 import { enrollAgent } from './store/agents.js';
 import { openStore, type Store } from './store/store.js';
 
@@ -35,18 +36,20 @@ export interface TestCollector {
 
 export async function testCollector(
   overrides: Partial<CollectorConfig['collector']> = {},
+  options: { clock?: { ms: number }; probing?: ProbingOptions } = {},
 ): Promise<TestCollector> {
   const dataDir = mkdtempSync(join(tmpdir(), 'creditops-collector-'));
   const defaults = loadCollectorConfig();
   const config: CollectorConfig = { collector: { ...defaults.collector, dataDir, ...overrides } };
   const store = await openStore(dataDir);
-  const clock = { ms: T0 };
+  const clock = options.clock ?? { ms: T0 };
   const app = buildApp({
     config,
     store,
     log: pino({ level: 'silent' }),
     now: () => clock.ms,
     version: '0.0.0-test',
+    ...(options.probing ? { probing: options.probing } : {}),
   });
   await app.ready();
   return {

@@ -1,45 +1,29 @@
-import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readAccounts } from '../../probes/accounts/inventory.js';
 import { LocalHost } from '../../probes/hosts/local-host.js';
-import { buildApp } from '../app.js';
-import { type CollectorConfig, loadCollectorConfig } from '../config.js';
+import type { buildApp } from '../app.js';
 import { enrollAgent, getAgentByName } from '../store/agents.js';
 import { listCheckResults } from '../store/check-results.js';
-import { openStore, type Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { addUser } from '../store/users.js';
-import { payload } from '../test-helper.js';
+import { payload, type TestCollector, testCollector } from '../test-helper.js';
 import { sweepAccountDrift } from './sweep.js';
 
 const GOOD = join(import.meta.dirname, '../../probes/security/fixtures/good');
 let dir: string;
+let collector: TestCollector;
 let store: Store;
 let app: ReturnType<typeof buildApp>;
 const clock = { ms: Date.parse('2026-03-02T08:00:00Z') };
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'creditops-accounts-'));
-  const defaults = loadCollectorConfig();
-  const config: CollectorConfig = {
-    collector: { ...defaults.collector, dataDir: join(dir, 'data'), ticketSweepSeconds: 0 },
-  };
-  store = await openStore(config.collector.dataDir);
-  app = buildApp({
-    config,
-    store,
-    log: pino({ level: 'silent' }),
-    now: () => clock.ms,
-    probing: { schedule: false },
-  });
-  await app.ready();
+  collector = await testCollector({ ticketSweepSeconds: 0 }, { clock, probing: { schedule: false } });
+  ({ store, app, dataDir: dir } = collector);
 });
 afterEach(async () => {
-  await app.close();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await collector.close();
 });
 
 let seq = 0;

@@ -11,13 +11,12 @@ import { collectOnce, verdictOf } from '../../agent/collectors/postgres/test-kit
 import { readAccounts } from '../../probes/accounts/inventory.js';
 import { LocalHost } from '../../probes/hosts/local-host.js';
 import { hasServer, type PgMajor, type PgServer, startPostgres } from '../../test/helpers/postgres.js';
-import { buildApp } from '../app.js';
-import { type CollectorConfig, loadCollectorConfig } from '../config.js';
+import type { buildApp } from '../app.js';
 import { enrollAgent, getAgentByName } from '../store/agents.js';
 import { listCheckResults } from '../store/check-results.js';
-import { openStore, type Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { addUser } from '../store/users.js';
-import { payload } from '../test-helper.js';
+import { payload, type TestCollector, testCollector } from '../test-helper.js';
 import { sweepAccountDrift } from './sweep.js';
 
 const MAJOR = ([17, 18, 15, 14] as PgMajor[]).find(hasServer);
@@ -28,7 +27,7 @@ const passwordFile = join(secrets, 'monitor.password');
 writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
 
 let server: PgServer;
-let dir: string;
+let collector: TestCollector;
 let store: Store;
 let app: ReturnType<typeof buildApp>;
 const clock = { ms: Date.parse('2026-03-02T08:00:00Z') };
@@ -51,25 +50,11 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'creditops-accounts-pg-'));
-  const defaults = loadCollectorConfig();
-  const config: CollectorConfig = {
-    collector: { ...defaults.collector, dataDir: join(dir, 'data'), ticketSweepSeconds: 0 },
-  };
-  store = await openStore(config.collector.dataDir);
-  app = buildApp({
-    config,
-    store,
-    log: pino({ level: 'silent' }),
-    now: () => clock.ms,
-    probing: { schedule: false },
-  });
-  await app.ready();
+  collector = await testCollector({ ticketSweepSeconds: 0 }, { clock, probing: { schedule: false } });
+  ({ store, app } = collector);
 });
 afterEach(async () => {
-  await app.close();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await collector.close();
 });
 
 const log = pino({ level: 'silent' });
