@@ -2,15 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { displayWidth } from '../../lib/text-width.js';
-import { buildApp } from '../app.js';
-import { type CollectorConfig, loadCollectorConfig } from '../config.js';
+import type { buildApp } from '../app.js';
+import { loadCollectorConfig } from '../config.js';
 import { enrollAgent } from '../store/agents.js';
-import { openStore, type Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { addUser } from '../store/users.js';
-import { payload } from '../test-helper.js';
+import { payload, type TestCollector, testCollector } from '../test-helper.js';
 import { renderReport } from './format.js';
 import { nextDailyRun } from './schedule.js';
 
@@ -18,6 +17,7 @@ const ROOT = join(import.meta.dirname, '../..');
 let dir: string;
 let store: Store;
 let app: ReturnType<typeof buildApp>;
+let collector: TestCollector;
 // 2026-03-02 07:00 in China (UTC+8): before the 08:30 inspection.
 const clock = { ms: Date.parse('2026-03-01T23:00:00Z') };
 
@@ -25,10 +25,8 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'creditops-inspection-'));
   writeFileSync(join(dir, 'known_hosts'), '');
   const defaults = loadCollectorConfig();
-  const config: CollectorConfig = {
-    collector: {
-      ...defaults.collector,
-      dataDir: join(dir, 'data'),
+  collector = await testCollector(
+    {
       ticketSweepSeconds: 0,
       inspection: {
         ...defaults.collector.inspection,
@@ -46,20 +44,12 @@ beforeEach(async () => {
         ],
       },
     },
-  };
-  store = await openStore(config.collector.dataDir);
-  app = buildApp({
-    config,
-    store,
-    log: pino({ level: 'silent' }),
-    now: () => clock.ms,
-    probing: { schedule: false },
-  });
-  await app.ready();
+    { clock, probing: { schedule: false } },
+  );
+  ({ store, app } = collector);
 });
 afterEach(async () => {
-  await app.close();
-  await store.close();
+  await collector.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
